@@ -13,11 +13,13 @@ const BREAKER_LABELS = { closed: 'closed', open: 'open', half_open: 'half-open' 
 // Metadata keys are matched loosely (clusterName, cluster_name, cluster, …) so the UI keeps
 // working whichever spelling the identity module settles on; unknown keys are shown as they come.
 const METADATA_LABELS = [
+  ['Service', ['service', 'servicename']],
   ['Cluster', ['clustername', 'cluster']],
   ['Zone', ['clusterlocation', 'location', 'zone']],
-  ['Pod', ['podname', 'pod', 'hostname']],
+  ['Pod', ['podname', 'pod']],
   ['IP', ['podip', 'ip']],
   ['Version', ['appversion', 'version']],
+  ['Host', ['hostname', 'host']],
 ];
 
 const DASH = '—';
@@ -171,7 +173,7 @@ function normaliseKey(key) {
 }
 
 /**
- * Metadata as [label, value] pairs: cluster, zone, pod, IP and version first, then anything else.
+ * Metadata as [label, value] pairs: the known identity fields first, then anything else as given.
  * @param {unknown} metadata
  * @returns {Array<[string, string]>}
  */

@@ -4,20 +4,25 @@ export const XSS_IMG = '<img src=x onerror="window.__pwned=1">';
 export const XSS_SCRIPT = '<script>window.__pwned=2</script>';
 export const XSS_SVG = '<svg onload="window.__pwned=3"></svg>';
 
+// The shape of @s2s/service-kit's Identity.
 const callerMetadata = {
+  service: 'sample-caller',
   clusterName: 'cluster-west',
   clusterLocation: 'us-west1-a',
   podName: 'sample-caller-7d9f8-abcde',
   podIp: '10.8.0.12',
   appVersion: 'v1',
+  hostName: 'sample-caller-7d9f8-abcde',
 };
 
 const producerMetadata = {
+  service: 'sample-producer',
   clusterName: 'cluster-central',
   clusterLocation: 'us-central1-a',
   podName: 'sample-producer-5c6b7-fghij',
   podIp: '10.20.1.7',
-  appVersion: 'v1',
+  appVersion: null,
+  hostName: 'sample-producer-5c6b7-fghij',
 };
 
 export function okEnvelope(id = 'req-ok-1'): Record<string, unknown> {

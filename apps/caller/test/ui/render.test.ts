@@ -179,7 +179,7 @@ describe('describeOutcome', () => {
 });
 
 describe('metadataRows', () => {
-  it('labels cluster, zone, pod, IP and version first, then the other keys as given', () => {
+  it('labels service, cluster, zone, pod, IP, version and host first, then the other keys as given', () => {
     expect(
       metadataRows({
         extra: 'x',
@@ -188,13 +188,17 @@ describe('metadataRows', () => {
         zone: 'europe-west1-b',
         cluster: 'c1',
         version: 'v2',
+        hostName: 'node-a',
+        service: 'sample-caller',
       }),
     ).toEqual([
+      ['Service', 'sample-caller'],
       ['Cluster', 'c1'],
       ['Zone', 'europe-west1-b'],
       ['Pod', 'p-1'],
       ['IP', '10.0.0.9'],
       ['Version', 'v2'],
+      ['Host', 'node-a'],
       ['extra', 'x'],
     ]);
   });

@@ -1,0 +1,15 @@
+// Public entry of @s2s/service-client.
+export { createServiceClient } from './service-client.js';
+export { parseConnectTo } from './connect-to.js';
+export type {
+  BreakerState,
+  BreakerTransition,
+  CallCompleteEvent,
+  CallOptions,
+  CallResult,
+  ConnectToRule,
+  Outcome,
+  RetryBudgetOptions,
+  ServiceClient,
+  ServiceClientOptions,
+} from './types.js';

@@ -1,0 +1,111 @@
+/** How one call ended. See the package README for the exact rules. */
+export type Outcome = 'ok' | 'upstream_error' | 'timeout' | 'circuit_open' | 'unreachable';
+
+/** State of a client's circuit breaker. */
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+/** Options of {@link createServiceClient}. Every option is documented in the package README. */
+export interface ServiceClientOptions {
+  /** Base URL of the upstream, e.g. `http://sample-producer.istio-apps.svc.clusterset.local:8080`. */
+  origin: string | URL;
+  /** Label used in metrics and events. Default: the origin's host name. */
+  upstreamName?: string;
+  /** curl `--connect-to` entries `HOST1:PORT1:HOST2:PORT2` (string: comma-separated). Default: none. */
+  connectTo?: string | readonly string[];
+  /** Per-call deadline in ms (whole call: connect, headers and body, including a retry). Default: `3000`. */
+  timeoutMs?: number;
+  /** TCP (and TLS) connect timeout in ms. Default: `1000`. */
+  connectTimeoutMs?: number;
+  /** How long an idle keep-alive socket is kept, in ms. Default: `4000`. */
+  keepAliveTimeoutMs?: number;
+  /** Maximum sockets to the origin. Default: `128`. */
+  connections?: number;
+  /** Consecutive failures (5xx, timeout, unreachable) that open the breaker. Default: `3`. */
+  failureThreshold?: number;
+  /** Time in ms the breaker stays open before one trial call is let through. Default: `15000`. */
+  resetMs?: number;
+  /** Retry budget for the single retry of requests that never reached the server, or `false` for no retries. */
+  retryBudget?: false | RetryBudgetOptions;
+}
+
+/** Limits retries to a share of recent calls. */
+export interface RetryBudgetOptions {
+  /** Retries allowed per call in the window. Default: `0.1`. */
+  ratio?: number;
+  /** Retries always allowed per second of window, whatever the call count. Default: `5`. */
+  minRetriesPerSecond?: number;
+  /** Length of the sliding window in ms. Default: `10000`. */
+  windowMs?: number;
+}
+
+/** One call of {@link ServiceClient.call}. */
+export interface CallOptions {
+  /** HTTP method. Default: `'GET'`, or `'POST'` when `json` is set. */
+  method?: string;
+  /** Path and query, starting with `/`, e.g. `/producer/messages`. */
+  path: string;
+  /** Extra request headers (names are case-insensitive). */
+  headers?: Record<string, string>;
+  /** Serialised as the JSON request body (`content-type: application/json`). */
+  json?: unknown;
+  /** Sent as `x-request-id`. */
+  requestId?: string;
+  /** Overrides the client's `timeoutMs` for this call. */
+  timeoutMs?: number;
+}
+
+/** The classified result of one call. `call()` always resolves with one. */
+export interface CallResult {
+  outcome: Outcome;
+  /** Status of the answer; `null` when there was none. */
+  statusCode: number | null;
+  /** Response headers; `null` when there was no answer. */
+  headers: Record<string, string | string[] | undefined> | null;
+  /** Parsed JSON when the answer is JSON, its text otherwise; `null` without an answer. */
+  body: unknown;
+  /** Wall time of the call in ms, including a retry. */
+  latencyMs: number;
+  /** Underlying code: `'ECONNREFUSED'`, `'ENOTFOUND'`, `'UND_ERR_SOCKET'`, `'TIMEOUT'`, `'EOPENBREAKER'`, …; `null` when answered. */
+  errorCode: string | null;
+  /** `true` when the request was sent a second time. */
+  retried: boolean;
+  /** Breaker state after this call. */
+  breakerState: BreakerState;
+}
+
+/** Emitted as `breakerTransition` on every state change. */
+export interface BreakerTransition {
+  upstream: string;
+  from: BreakerState;
+  to: BreakerState;
+  /** `Date.now()` of the change. */
+  at: number;
+}
+
+/** Emitted as `callComplete` after every call. */
+export type CallCompleteEvent = CallResult & { upstream: string };
+
+/** A client for one upstream origin. */
+export interface ServiceClient {
+  /** The upstream's label (`upstreamName`). */
+  readonly upstream: string;
+  /** The origin, normalised (`http://host:port`). */
+  readonly origin: string;
+  /** Sends one request. Never rejects for network or upstream failures. */
+  call(options: CallOptions): Promise<CallResult>;
+  /** Current breaker state. */
+  breakerState(): BreakerState;
+  on(event: 'breakerTransition', listener: (transition: BreakerTransition) => void): this;
+  on(event: 'callComplete', listener: (result: CallCompleteEvent) => void): this;
+  off(event: 'breakerTransition' | 'callComplete', listener: (...args: never[]) => void): this;
+  /** Waits for calls in flight, closes the sockets, shuts the breaker down. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** One curl `--connect-to` entry. An empty `host`/`toHost` or a `0` port means "any" (match) or "unchanged" (target). */
+export interface ConnectToRule {
+  host: string;
+  port: number;
+  toHost: string;
+  toPort: number;
+}

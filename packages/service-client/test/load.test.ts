@@ -1,0 +1,62 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createServiceClient } from '../src/index.js';
+import { json, readBody, startTestServer } from './test-server.js';
+
+function countResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const name of process.getActiveResourcesInfo())
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  return counts;
+}
+
+describe('under load', () => {
+  it('completes 1,000 concurrent calls and leaks no socket or timer after close', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const server = await startTestServer((req, res) => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      void readBody(req).then((body) => {
+        setImmediate(() => {
+          inFlight -= 1;
+          json(res, 200, { echo: JSON.parse(body) as unknown });
+        });
+      });
+    });
+    try {
+      const before = countResources();
+      const client = createServiceClient({
+        origin: `http://127.0.0.1:${server.port}`,
+        connections: 64,
+      });
+      const callsCompleted: number[] = [];
+      client.on('callComplete', () => callsCompleted.push(1));
+
+      const results = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) =>
+          client.call({ path: '/producer/messages', json: { id: `m${i}` }, requestId: `r${i}` }),
+        ),
+      );
+
+      expect(results.filter((r) => r.outcome !== 'ok')).toEqual([]);
+      expect(results[999]?.body).toEqual({ echo: { id: 'm999' } });
+      expect(callsCompleted).toHaveLength(1000);
+      expect(server.accepted()).toBeLessThanOrEqual(64);
+      expect(maxInFlight).toBeLessThanOrEqual(64);
+
+      await client.close();
+      await vi.waitFor(() => expect(server.open()).toBe(0), { timeout: 5000 });
+      await vi.waitFor(
+        () => {
+          const after = countResources();
+          for (const kind of ['TCPSocketWrap', 'Timeout']) {
+            expect(after.get(kind) ?? 0, kind).toBeLessThanOrEqual(before.get(kind) ?? 0);
+          }
+        },
+        { timeout: 5000 },
+      );
+    } finally {
+      await server.close();
+    }
+  });
+});

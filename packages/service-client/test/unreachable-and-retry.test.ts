@@ -1,0 +1,111 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServiceClient } from '../src/index.js';
+import type { ServiceClient } from '../src/index.js';
+import { freePort, json, startTestServer } from './test-server.js';
+import type { TestServer } from './test-server.js';
+
+let server: TestServer | undefined;
+let client: ServiceClient | undefined;
+
+afterEach(async () => {
+  await client?.close();
+  await server?.close();
+  client = undefined;
+  server = undefined;
+});
+
+describe('unreachable upstream', () => {
+  it('gives unreachable with ECONNREFUSED for a refused port, retried once', async () => {
+    const port = await freePort();
+    client = createServiceClient({ origin: `http://127.0.0.1:${port}` });
+
+    const result = await client.call({ path: '/' });
+
+    expect(result).toMatchObject({
+      outcome: 'unreachable',
+      errorCode: 'ECONNREFUSED',
+      statusCode: null,
+    });
+    expect(result.retried).toBe(true);
+  });
+
+  it('gives unreachable for a name that does not resolve', async () => {
+    client = createServiceClient({
+      origin: 'http://sample-producer.nowhere.invalid:8080',
+      connectTimeoutMs: 2000,
+    });
+
+    const result = await client.call({ path: '/' });
+
+    expect(result.outcome).toBe('unreachable');
+    expect(['ENOTFOUND', 'EAI_AGAIN']).toContain(result.errorCode);
+    expect(result.body).toBeNull();
+  });
+});
+
+describe('retries', () => {
+  it('retries once when the server closes a reused idle socket, and succeeds', async () => {
+    server = await startTestServer((req, res) => {
+      // The idle-close race: the server drops a kept-alive socket just as the next request arrives.
+      if (server!.priorRequestsOn(req) > 0) req.socket.destroy();
+      else json(res, 200, { ok: true });
+    });
+    // One socket, so the second call must go out on the kept-alive one.
+    client = createServiceClient({ origin: `http://127.0.0.1:${server.port}`, connections: 1 });
+    expect((await client.call({ path: '/' })).retried).toBe(false);
+
+    const result = await client.call({ path: '/' });
+
+    expect(result).toMatchObject({
+      outcome: 'ok',
+      statusCode: 200,
+      retried: true,
+      body: { ok: true },
+    });
+    expect(server.accepted()).toBe(2);
+    expect(server.requests()).toBe(3);
+  });
+
+  it('does not retry when a fresh connection breaks (the server may have acted on it)', async () => {
+    server = await startTestServer((req) => req.socket.destroy());
+    client = createServiceClient({ origin: `http://127.0.0.1:${server.port}` });
+
+    const result = await client.call({ path: '/', json: { id: 'a' } });
+
+    expect(result).toMatchObject({ outcome: 'unreachable', retried: false });
+    expect(['UND_ERR_SOCKET', 'ECONNRESET']).toContain(result.errorCode);
+    expect(server.requests()).toBe(1);
+  });
+
+  it('never retries 5xx answers', async () => {
+    server = await startTestServer((_req, res) => json(res, 503, {}));
+    client = createServiceClient({ origin: `http://127.0.0.1:${server.port}` });
+
+    const result = await client.call({ path: '/' });
+
+    expect(result).toMatchObject({ outcome: 'upstream_error', statusCode: 503, retried: false });
+    expect(server.requests()).toBe(1);
+  });
+
+  it('stops retrying when the retry budget is spent', async () => {
+    const port = await freePort();
+    // Floor of 0.2/s over 10 s = 2 retries; ratio 0 adds none.
+    client = createServiceClient({
+      origin: `http://127.0.0.1:${port}`,
+      failureThreshold: 100,
+      retryBudget: { ratio: 0, minRetriesPerSecond: 0.2, windowMs: 10_000 },
+    });
+
+    const retried: boolean[] = [];
+    for (let i = 0; i < 5; i++) retried.push((await client.call({ path: '/' })).retried);
+
+    expect(retried).toEqual([true, true, false, false, false]);
+  });
+
+  it('does not retry at all with retryBudget: false', async () => {
+    const port = await freePort();
+    client = createServiceClient({ origin: `http://127.0.0.1:${port}`, retryBudget: false });
+
+    expect((await client.call({ path: '/' })).retried).toBe(false);
+  });
+});

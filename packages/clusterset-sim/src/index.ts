@@ -1,0 +1,19 @@
+export {
+  ClusterSet,
+  DEFAULT_STATE_ROOT,
+  PRODUCER_REPLICAS,
+  assertCanSimulate,
+  downClusterSet,
+  upClusterSet,
+} from './clusterset.js';
+export type {
+  AppLaunch,
+  ClusterSetOptions,
+  DownOptions,
+  ProcessName,
+  ProcessStatus,
+} from './clusterset.js';
+export type { EndpointStatus } from './clusterset-balancer.js';
+export type { CutMode, LinkState, LinkStats } from './link-shaper.js';
+export { CLUSTERSET_HOST, SERVICE_PORT, topologyFor } from './topology.js';
+export type { Topology } from './topology.js';

@@ -1,0 +1,114 @@
+/**
+ * The ingress gateway of cluster-1 (stand-in for the Istio ingress gateway): an HTTP/1.1
+ * reverse proxy in front of the caller, so the UI is reached the way a person reaches it in
+ * the real setup — through a different host name and an extra proxy hop. Like Envoy it sets
+ * `x-forwarded-for`/`x-forwarded-proto`, adds an `x-request-id` when there is none, keeps
+ * upstream connections alive, answers 503 when the upstream cannot be reached and 504 after
+ * the route timeout (Envoy's default: 15 s).
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+
+export interface IngressGatewayOptions {
+  listen: { host: string; port: number };
+  upstream: { host: string; port: number };
+  /** Route timeout. **Default:** 15000. */
+  routeTimeoutMs?: number;
+}
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded.
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+export class IngressGateway {
+  private readonly agent = new http.Agent({
+    keepAlive: true,
+    keepAliveMsecs: 1000,
+    maxSockets: 256,
+  });
+  private readonly server: http.Server;
+  requests = 0;
+  upstreamErrors = 0;
+
+  constructor(private readonly options: IngressGatewayOptions) {
+    this.server = http.createServer({ keepAliveTimeout: 30_000 }, (request, response) =>
+      this.forward(request, response),
+    );
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.listen.port, this.options.listen.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.agent.destroy();
+  }
+
+  private forward(request: http.IncomingMessage, response: http.ServerResponse): void {
+    this.requests += 1;
+    const headers: http.OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
+    }
+    const client = request.socket.remoteAddress ?? '';
+    const forwardedFor = request.headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${client}` : client;
+    headers['x-forwarded-proto'] = 'http';
+    headers['x-request-id'] ??= randomUUID();
+
+    const upstreamRequest = http.request({
+      host: this.options.upstream.host,
+      port: this.options.upstream.port,
+      method: request.method,
+      path: request.url,
+      headers,
+      agent: this.agent,
+      timeout: this.options.routeTimeoutMs ?? 15_000,
+    });
+    const fail = (status: number, text: string) => {
+      if (!response.headersSent) {
+        response.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
+        response.end(text);
+      } else {
+        response.destroy();
+      }
+    };
+    upstreamRequest.on('timeout', () => {
+      upstreamRequest.destroy();
+      fail(504, 'upstream request timeout');
+    });
+    upstreamRequest.on('error', () => {
+      this.upstreamErrors += 1;
+      fail(503, 'upstream connect error or disconnect/reset before headers');
+    });
+    upstreamRequest.on('response', (upstreamResponse) => {
+      const responseHeaders: http.OutgoingHttpHeaders = {};
+      for (const [name, value] of Object.entries(upstreamResponse.headers)) {
+        if (!HOP_BY_HOP.has(name) && value !== undefined) responseHeaders[name] = value;
+      }
+      response.writeHead(upstreamResponse.statusCode ?? 502, responseHeaders);
+      upstreamResponse.pipe(response);
+    });
+    // pipe() rather than pipeline(): an upstream failure must not destroy the client's
+    // socket before the 503 is written.
+    request.pipe(upstreamRequest);
+    response.on('close', () => {
+      if (!response.writableFinished) upstreamRequest.destroy();
+    });
+  }
+}

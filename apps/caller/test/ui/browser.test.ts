@@ -1,10 +1,14 @@
 /// <reference lib="dom" />
 // The UI in Debian's Chromium (driven by playwright-core), against a scripted stand-in caller.
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  historyOutcomes,
+  launchChromium,
+  screenshot,
+  sendAndWait as send,
+  watchProblems,
+} from './chromium.js';
 import {
   XSS_IMG,
   XSS_SCRIPT,
@@ -17,20 +21,11 @@ import {
 import { startScriptedCaller } from './scripted-caller.js';
 import type { ScriptedCaller, ScriptedResponse } from './scripted-caller.js';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-];
-export const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
-
 const okAnswer = (): ScriptedResponse => ({ status: 200, body: okEnvelope() });
 
 interface OpenedPage {
   page: Page;
-  /** Dialogs, page errors and console errors seen: a clean page has none. */
+  /** Dialogs, page errors and unexpected console errors seen: a clean page has none. */
   problems: string[];
 }
 
@@ -46,52 +41,13 @@ async function serve(prefix = '/', fallback = okAnswer): Promise<ScriptedCaller>
 async function open(url: string, options: BrowserContextOptions = {}): Promise<OpenedPage> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
   const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('dialog', (dialog) => {
-    problems.push(`dialog: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    // Chromium logs each non-2xx fetch ("Failed to load resource: … status of 504"); the caller
-    // answers 502/503/504 by design, so only those logs for its own endpoint are expected.
-    const expected =
-      message.location().url.endsWith('/caller/messages') &&
-      message.text().startsWith('Failed to load resource');
-    if (!expected) problems.push(`console: ${message.text()}`);
-  });
+  const problems = watchProblems(page);
   await page.goto(url);
   return { page, problems };
 }
 
-async function historyRowCount(page: Page): Promise<number> {
-  return page.locator('#history tbody tr').count();
-}
-
-/** Clicks Send and waits until `calls` more history rows are there and the form is free again. */
-async function send(page: Page, calls = 1): Promise<void> {
-  const before = await historyRowCount(page);
-  await page.click('#send');
-  await page.waitForFunction(
-    (n) => document.querySelectorAll('#history tbody tr').length === n,
-    Math.min(20, before + calls),
-    { timeout: 20_000 },
-  );
-  await page.waitForSelector('#send:not([disabled])', { timeout: 20_000 });
-}
-
-async function historyOutcomes(page: Page): Promise<string[]> {
-  return page.locator('#history tbody tr td.outcome-cell').allTextContents();
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await mkdir(ARTIFACTS_DIR, { recursive: true });
-  await page.screenshot({ path: `${ARTIFACTS_DIR}${name}.png`, fullPage: true });
-}
-
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 60_000);
 
 afterEach(async () => {

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseCommandLine, USAGE, UsageError, type CliOptions } from './args.js';
+import { renderHtmlReport } from './html-report.js';
+import { renderProgress } from './progress.js';
+import { runLoad } from './run-load.js';
+import { evaluateSlo } from './slo.js';
+import { renderSummary } from './summary.js';
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options: CliOptions;
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return EXIT_OK;
+    }
+    options = parsed.options;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`s2s-loadtest: ${error.message}\nRun with --help for the flags.\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+
+  // Ctrl-C stops scheduling; what was measured so far is still reported.
+  const stop = new AbortController();
+  const onSigint = (): void => stop.abort();
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
+
+  const live = process.stderr.isTTY === true;
+  const report = await runLoad({
+    url: options.url,
+    rate: options.rate,
+    durationMs: options.durationMs,
+    warmupMs: options.warmupMs,
+    connections: options.connections,
+    delayMs: options.delayMs,
+    responseCode: options.responseCode,
+    signal: stop.signal,
+    onProgress: live
+      ? (progress) => process.stderr.write(`\r${renderProgress(progress)}\x1b[K`)
+      : undefined,
+  });
+  if (live) process.stderr.write('\r\x1b[K');
+  process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigint);
+
+  if (options.slo) report.slo = evaluateSlo(options.slo, report);
+  process.stdout.write(renderSummary(report));
+
+  if (options.jsonFile) await writeReport(options.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  if (options.htmlFile) await writeReport(options.htmlFile, renderHtmlReport(report));
+
+  if (report.slo && !report.slo.passed) {
+    for (const failed of report.slo.objectives.filter((o) => !o.passed)) {
+      process.stderr.write(
+        `SLO broken: ${failed.objective} (measured ${failed.actual}, limit ${failed.threshold})\n`,
+      );
+    }
+    return EXIT_FAILED;
+  }
+  return EXIT_OK;
+}
+
+async function writeReport(file: string, content: string): Promise<void> {
+  const path = resolve(file);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, content);
+  process.stderr.write(`wrote ${path}\n`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `s2s-loadtest: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = EXIT_FAILED;
+  },
+);

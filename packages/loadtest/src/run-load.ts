@@ -1,0 +1,328 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Pool, type Dispatcher } from 'undici';
+import { readEnvelope } from './envelope.js';
+import { Measurement, summarise, type RequestRecord } from './measurement.js';
+import type { LoadReport } from './report.js';
+
+export interface LoadOptions {
+  /** Full URL requests are POSTed to, e.g. `http://127.0.0.1:8080/caller/messages`. */
+  url: string | URL;
+  /** Arrival rate, requests per second. */
+  rate: number;
+  /** Measured time in milliseconds (after the warm-up). */
+  durationMs: number;
+  /** Sent first at the same rate and left out of the results. **Default:** `0`. */
+  warmupMs?: number;
+  /** Most connections (requests in flight) at once; more wait in the pool's queue. **Default:** `128`. */
+  connections?: number;
+  /** `delay` put in every body (the producer waits this long). **Default:** none. */
+  delayMs?: number;
+  /** `responseCode` put in every body. **Default:** none. */
+  responseCode?: number;
+  /**
+   * After the measured time, how long requests still in flight may take before they are cancelled
+   * and counted as "cancelled" (their latency recorded as the time they had waited, a lower bound).
+   * **Default:** `5000`, above the caller's 3 s producer deadline, so the caller always answers in time.
+   */
+  graceMs?: number;
+  /** No answer within this time is a failure with code `UND_ERR_HEADERS_TIMEOUT`. **Default:** `60000`. */
+  requestTimeoutMs?: number;
+  /** `payload` of every body. **Default:** `"s2s-loadtest"`. */
+  payload?: string;
+  /** Called every `progressIntervalMs` while running. */
+  onProgress?: (progress: LoadProgress) => void;
+  /** **Default:** `1000`. */
+  progressIntervalMs?: number;
+  /** Aborting stops scheduling at once; requests in flight get the grace period. */
+  signal?: AbortSignal;
+}
+
+export interface LoadProgress {
+  elapsedMs: number;
+  /** Requests handed to the connection pool so far, warm-up included. */
+  sent: number;
+  completed: number;
+  errors: number;
+  inFlight: number;
+  /** Answers per second over the last interval. */
+  rate: number;
+  warmingUp: boolean;
+}
+
+const DEFAULT_GRACE_MS = 5000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Runs an open-model load test: request i is due at `t0 + i / rate` whatever the server does,
+ * and its latency is measured from that due time, not from when it got a connection (the
+ * coordinated-omission correction of wrk2). A timer loop sends every request that is due on
+ * each tick, so a late tick sends a batch rather than silently lowering the rate.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const url = new URL(options.url);
+  const rate = options.rate;
+  if (!(rate > 0) || !(options.durationMs > 0))
+    throw new RangeError('rate and durationMs must be positive');
+  const intervalMs = 1000 / rate;
+  const warmupMs = options.warmupMs ?? 0;
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  const connections = options.connections ?? 128;
+  const warmupCount = Math.round((warmupMs * rate) / 1000);
+  const measuredCount = Math.max(1, Math.round((options.durationMs * rate) / 1000));
+  let total = warmupCount + measuredCount;
+
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const pool = new Pool(url.origin, {
+    connections,
+    pipelining: 1,
+    // Stays below Node's default 5 s server keep-alive so the pool never reuses a socket the
+    // server is about to close.
+    keepAliveTimeout: 4000,
+    headersTimeout: requestTimeoutMs,
+    bodyTimeout: requestTimeoutMs,
+    connectTimeout: Math.min(10_000, requestTimeoutMs),
+  });
+  const path = url.pathname + url.search;
+  const host = url.host;
+  const runId = randomBytes(4).toString('hex');
+  const bodyTail = buildBodyTail(options);
+
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const measuredStart = t0 + warmupCount * intervalMs;
+  const measurement = new Measurement(measuredStart);
+  const pending = new Set<LoadRequest>();
+  let next = 0;
+  let sent = 0;
+  let finished = 0;
+  let errors = 0;
+
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  let timer: NodeJS.Timeout | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
+  let schedulingOver = false;
+
+  const finish = (request: LoadRequest, record: RequestRecord): void => {
+    pending.delete(request);
+    finished += 1;
+    if (record.statusCode === null || record.statusCode < 200 || record.statusCode > 299)
+      errors += 1;
+    const measured = request.index >= warmupCount;
+    measurement.observeBreaker(record.breakerState, record.endedAt, measured);
+    if (measured) measurement.record(record);
+    if (schedulingOver && pending.size === 0) resolveDone();
+  };
+
+  const send = (index: number): void => {
+    const scheduledAt = t0 + index * intervalMs;
+    if (index >= warmupCount) measurement.scheduled(scheduledAt);
+    const id = `lt-${runId}-${index}`;
+    const request = new LoadRequest(index, scheduledAt, performance.now(), finish);
+    pending.add(request);
+    sent += 1;
+    pool.dispatch(
+      {
+        path,
+        method: 'POST',
+        headers: { host, 'content-type': 'application/json', 'x-request-id': id },
+        body: `{"id":"${id}"${bodyTail}`,
+      },
+      request,
+    );
+  };
+
+  const endScheduling = (): void => {
+    if (schedulingOver) return;
+    schedulingOver = true;
+    total = next;
+    if (timer) clearTimeout(timer);
+    if (pending.size === 0) {
+      resolveDone();
+      return;
+    }
+    const graceEnd = Math.max(performance.now(), measuredStart + options.durationMs) + graceMs;
+    graceTimer = setTimeout(resolveDone, Math.max(0, graceEnd - performance.now()));
+  };
+
+  const tick = (): void => {
+    const now = performance.now();
+    const due = Math.min(total, Math.floor((now - t0) / intervalMs) + 1);
+    while (next < due) send(next++);
+    if (next >= total) {
+      endScheduling();
+      return;
+    }
+    timer = setTimeout(tick, Math.max(0, t0 + next * intervalMs - performance.now()));
+  };
+
+  const onAbort = (): void => endScheduling();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  let lastProgressAt = t0;
+  let lastProgressFinished = 0;
+  const progressTimer = options.onProgress
+    ? setInterval(() => {
+        const now = performance.now();
+        const rateNow =
+          ((finished - lastProgressFinished) * 1000) / Math.max(1, now - lastProgressAt);
+        lastProgressAt = now;
+        lastProgressFinished = finished;
+        options.onProgress?.({
+          elapsedMs: now - t0,
+          sent,
+          completed: finished,
+          errors,
+          inFlight: pending.size,
+          rate: rateNow,
+          warmingUp: now < measuredStart,
+        });
+      }, options.progressIntervalMs ?? 1000).unref()
+    : undefined;
+
+  if (options.signal?.aborted) endScheduling();
+  else tick();
+  await done;
+
+  if (graceTimer) clearTimeout(graceTimer);
+  if (progressTimer) clearInterval(progressTimer);
+  options.signal?.removeEventListener('abort', onAbort);
+  const cancelledAt = performance.now();
+  for (const request of [...pending]) request.cancel(cancelledAt);
+  await pool.destroy().catch(() => undefined);
+
+  const measuredEnd = Math.max(measuredStart + options.durationMs, measurement.lastEndedAt);
+  const measuredSeconds = Math.max(1e-3, (measuredEnd - measuredStart) / 1000);
+  const latencyMs = summarise(measurement.latency);
+  const sendLag = summarise(measurement.sendLag);
+  return {
+    requests: measurement.requests,
+    rate: round(measurement.completed / measuredSeconds, 2),
+    targetRate: rate,
+    latencyMs,
+    statusCounts: Object.fromEntries(measurement.statusCounts),
+    outcomeCounts: Object.fromEntries(measurement.outcomeCounts),
+    breakerTransitions: measurement.breakerTransitions,
+    url: url.href,
+    startedAt: startedAt.toISOString(),
+    durationMs: options.durationMs,
+    warmupMs: round(warmupCount * intervalMs, 1),
+    connections,
+    graceMs,
+    completed: measurement.completed,
+    cancelled: measurement.cancelled,
+    errorCount: measurement.errorCount,
+    errorRatio: measurement.requests === 0 ? 0 : measurement.errorCount / measurement.requests,
+    errors: Object.fromEntries(measurement.errorCodes),
+    serviceTimeMs: summarise(measurement.serviceTime),
+    sendLagMs: { p50: sendLag.p50, p99: sendLag.p99, max: sendLag.max },
+    breakerStates: { first: measurement.firstBreakerState, last: measurement.lastBreakerState },
+    timeseries: measurement.timeseries(),
+    latencyDistribution: measurement.latencyDistribution(),
+  };
+}
+
+/** The body after the id: `,"payload":"…","delay":…,"responseCode":…}` — built once per run. */
+function buildBodyTail(options: LoadOptions): string {
+  let tail = `,"payload":${JSON.stringify(options.payload ?? 's2s-loadtest')}`;
+  if (options.delayMs !== undefined) tail += `,"delay":${options.delayMs}`;
+  if (options.responseCode !== undefined) tail += `,"responseCode":${options.responseCode}`;
+  return `${tail}}`;
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** One request's undici handler: notes when it hit the socket and collects a JSON body. */
+class LoadRequest implements Dispatcher.DispatchHandler {
+  private sentAt: number | null = null;
+  private statusCode: number | null = null;
+  private chunks: Buffer[] | null = null;
+  private bodyBytes = 0;
+  private settled = false;
+
+  constructor(
+    readonly index: number,
+    private readonly scheduledAt: number,
+    private readonly dispatchedAt: number,
+    private readonly onFinish: (request: LoadRequest, record: RequestRecord) => void,
+  ) {}
+
+  onRequestStart(): void {
+    // undici calls this when it writes the request to a socket: the send time a closed-loop
+    // tool would measure from.
+    this.sentAt = performance.now();
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.statusCode = statusCode;
+    const contentType = headers['content-type'];
+    // Only JSON bodies can be envelopes; other bodies are drained without being kept.
+    if (typeof contentType === 'string' && contentType.includes('json')) this.chunks = [];
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.chunks === null) return;
+    this.bodyBytes += chunk.length;
+    if (this.bodyBytes > MAX_BODY_BYTES) this.chunks = null;
+    else this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    const endedAt = performance.now();
+    const body = this.chunks === null ? null : Buffer.concat(this.chunks).toString('utf8');
+    const envelope = readEnvelope(body);
+    this.settle({
+      scheduledAt: this.scheduledAt,
+      dispatchedAt: this.dispatchedAt,
+      sentAt: this.sentAt,
+      endedAt,
+      statusCode: this.statusCode,
+      outcome: envelope.outcome,
+      breakerState: envelope.breakerState,
+      errorCode: null,
+    });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.settle({
+      scheduledAt: this.scheduledAt,
+      dispatchedAt: this.dispatchedAt,
+      sentAt: this.sentAt,
+      endedAt: performance.now(),
+      statusCode: null,
+      outcome: 'error',
+      breakerState: null,
+      errorCode: (error as { code?: string }).code ?? error.name,
+    });
+  }
+
+  /** Still unanswered when the grace period ended. */
+  cancel(at: number): void {
+    this.settle({
+      scheduledAt: this.scheduledAt,
+      dispatchedAt: this.dispatchedAt,
+      sentAt: this.sentAt,
+      endedAt: at,
+      statusCode: null,
+      outcome: 'cancelled',
+      breakerState: null,
+      errorCode: null,
+    });
+  }
+
+  private settle(record: RequestRecord): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.chunks = null;
+    this.onFinish(this, record);
+  }
+}

@@ -1,0 +1,96 @@
+import { formatDuration, formatLatency } from './duration.js';
+import type { LoadReport } from './report.js';
+import { formatPercent } from './slo.js';
+
+/** The plain-text summary printed on stdout at the end of a run. */
+export function renderSummary(report: LoadReport): string {
+  const lines: string[] = [];
+  const achieved = report.targetRate > 0 ? report.rate / report.targetRate : 0;
+  lines.push(`s2s-loadtest  ${report.url}`);
+  lines.push(
+    `  ${report.requests} requests in ${formatDuration(report.durationMs)} (after ${formatDuration(report.warmupMs)} warm-up), ` +
+      `${report.connections} connections max`,
+  );
+  lines.push(
+    `  rate: ${report.rate}/s achieved of ${report.targetRate}/s target (${(achieved * 100).toFixed(1)}%)`,
+  );
+  lines.push(
+    `  errors: ${report.errorCount} (${formatPercent(report.errorRatio)})` +
+      (report.cancelled > 0
+        ? `, ${report.cancelled} cancelled after the ${formatDuration(report.graceMs)} grace period`
+        : ''),
+  );
+  lines.push('');
+  lines.push(
+    table(
+      ['latency', 'p50', 'p90', 'p99', 'p99.9', 'max'],
+      [
+        ['from schedule', ...latencyRow(report.latencyMs)],
+        ['from socket write', ...latencyRow(report.serviceTimeMs)],
+      ],
+    ),
+  );
+  lines.push(
+    '  (from schedule: what users saw, queueing included; from socket write: what a closed-loop tool shows)',
+  );
+  lines.push('');
+  lines.push(table(['status', 'count'], sortedEntries(report.statusCounts)));
+  lines.push('');
+  lines.push(table(['outcome', 'count'], sortedEntries(report.outcomeCounts)));
+  if (Object.keys(report.errors).length > 0) {
+    lines.push('');
+    lines.push(table(['connection error', 'count'], sortedEntries(report.errors)));
+  }
+  lines.push('');
+  if (report.breakerTransitions.length === 0) {
+    lines.push(
+      `breaker: no transitions seen${report.breakerStates.last ? ` (state ${report.breakerStates.last})` : ''}`,
+    );
+  } else {
+    lines.push(
+      table(
+        ['breaker at', 'from', 'to'],
+        report.breakerTransitions.map((t) => [formatDuration(t.atMs), t.from, t.to]),
+      ),
+    );
+  }
+  if (report.sendLagMs.p99 > 50) {
+    lines.push('');
+    lines.push(
+      `warning: the generator sent requests late (p99 ${formatLatency(report.sendLagMs.p99)} behind schedule); ` +
+        'it may be short of CPU, so part of the latency is its own',
+    );
+  }
+  if (report.slo) {
+    lines.push('');
+    lines.push(
+      table(
+        ['SLO', 'actual', 'limit', 'result'],
+        report.slo.objectives.map((o) => [
+          o.objective,
+          o.actual,
+          o.threshold,
+          o.passed ? 'ok' : 'FAILED',
+        ]),
+      ),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function latencyRow(latency: LoadReport['latencyMs']): string[] {
+  return [latency.p50, latency.p90, latency.p99, latency.p999, latency.max].map(formatLatency);
+}
+
+function sortedEntries(counts: Record<string, number>): string[][] {
+  return Object.entries(counts)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, count]) => [key, String(count)]);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`.trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

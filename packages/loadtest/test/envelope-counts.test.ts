@@ -1,0 +1,112 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { readEnvelope } from '../src/envelope.js';
+import { runLoad } from '../src/run-load.js';
+import { envelope, sendJson, startStub, type StubServer } from './stub-server.js';
+
+let stub: StubServer | undefined;
+afterEach(async () => {
+  await stub?.close();
+  stub = undefined;
+});
+
+/** The caller's answers by arrival number: a breaker that opens after three timeouts. */
+function scripted(
+  arrival: number,
+): { status: number; outcome: string; state: string } | 'plain-text' {
+  if (arrival <= 40) return { status: 200, outcome: 'ok', state: 'closed' };
+  if (arrival <= 42) return { status: 504, outcome: 'timeout', state: 'closed' };
+  if (arrival === 43) return { status: 504, outcome: 'timeout', state: 'open' };
+  if (arrival <= 70) return { status: 503, outcome: 'circuit_open', state: 'open' };
+  if (arrival <= 71) return { status: 502, outcome: 'upstream_error', state: 'half_open' };
+  if (arrival <= 72) return { status: 504, outcome: 'timeout', state: 'open' };
+  if (arrival <= 99) return { status: 200, outcome: 'ok', state: 'closed' };
+  return 'plain-text';
+}
+
+describe('envelope-aware counting', () => {
+  it('counts statuses, outcomes and breaker transitions exactly as the caller scripted them', async () => {
+    stub = await startStub((_req, res, arrival) => {
+      const answer = scripted(arrival);
+      if (answer === 'plain-text') {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('upstream connect error');
+        return;
+      }
+      sendJson(res, answer.status, envelope(answer.outcome, answer.state));
+    });
+    // One connection keeps the answers in the order the stub scripted them.
+    const report = await runLoad({ url: stub.url, rate: 100, durationMs: 1000, connections: 1 });
+
+    expect(report.requests).toBe(100);
+    expect(report.statusCounts).toEqual({ '200': 67, '500': 1, '502': 1, '503': 27, '504': 4 });
+    expect(report.outcomeCounts).toEqual({
+      ok: 67,
+      timeout: 4,
+      circuit_open: 27,
+      upstream_error: 1,
+      invalid: 1,
+    });
+    expect(report.breakerTransitions.map(({ from, to }) => `${from}->${to}`)).toEqual([
+      'closed->open',
+      'open->half_open',
+      'half_open->open',
+      'open->closed',
+    ]);
+    const times = report.breakerTransitions.map((t) => t.atMs);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // Arrival 43 is scheduled at 420 ms, arrival 73 at 720 ms.
+    expect(times[0]).toBeGreaterThanOrEqual(420);
+    expect(times[3]).toBeGreaterThanOrEqual(720);
+    expect(report.breakerStates).toEqual({ first: 'closed', last: 'closed' });
+    expect(report.errorCount).toBe(33);
+  });
+
+  it('sends the fault knobs and a unique id in every body', async () => {
+    const bodies: Record<string, unknown>[] = [];
+    stub = await startStub((req, res, _arrival, body) => {
+      bodies.push({
+        ...(JSON.parse(body) as Record<string, unknown>),
+        path: req.url,
+        type: req.headers['content-type'],
+      });
+      sendJson(res, 200, envelope('ok', 'closed'));
+    });
+    await runLoad({
+      url: stub.url + '/caller/messages',
+      rate: 100,
+      durationMs: 300,
+      delayMs: 250,
+      responseCode: 503,
+    });
+
+    expect(bodies).toHaveLength(30);
+    expect(new Set(bodies.map((b) => b.id)).size).toBe(30);
+    for (const body of bodies) {
+      expect(body).toMatchObject({
+        payload: 's2s-loadtest',
+        delay: 250,
+        responseCode: 503,
+        path: '/caller/messages',
+      });
+      expect(body.type).toBe('application/json');
+      expect(body.id).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
+    }
+  });
+
+  it('reads envelopes and treats anything else as invalid', () => {
+    expect(readEnvelope(JSON.stringify(envelope('timeout', 'open')))).toEqual({
+      outcome: 'timeout',
+      breakerState: 'open',
+    });
+    expect(readEnvelope('{"outcome":"ok","breaker":{"state":"weird"}}')).toEqual({
+      outcome: 'ok',
+      breakerState: null,
+    });
+    expect(readEnvelope('{"type":"about:blank","title":"Bad Request","status":400}').outcome).toBe(
+      'invalid',
+    );
+    expect(readEnvelope('<html>')).toEqual({ outcome: 'invalid', breakerState: null });
+    expect(readEnvelope('{broken')).toEqual({ outcome: 'invalid', breakerState: null });
+    expect(readEnvelope(null).outcome).toBe('invalid');
+  });
+});

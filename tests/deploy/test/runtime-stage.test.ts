@@ -1,0 +1,195 @@
+// The runtime image without Docker: run the Dockerfile's own build and `pnpm … --prod deploy`
+// commands (same flags), start each app from the deploy folder alone — outside the workspace,
+// so nothing resolves through the monorepo's node_modules — with the env its manifest sets,
+// and call it. This catches what breaks pnpm-monorepo images: a dependency declared only at
+// the workspace root, a workspace package whose "files" miss its dist, a UI folder not shipped.
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCommand, deployCommand } from './support/dockerfile.js';
+import { render } from './support/kustomize.js';
+import { apps, fromRepo, repoRoot, type AppName } from './support/paths.js';
+import { startApp, type RunningApp } from './support/processes.js';
+import { containerOf, type Container } from './support/workloads.js';
+import { readPackageJson } from './support/workspace.js';
+
+const PNPM_LOCK = '/tmp/s2s-pnpm.lock';
+const CLUSTERSET_HOST = 'sample-producer.istio-apps.svc.clusterset.local';
+const manifests = render('k8s/overlays/single-cluster');
+const callerCluster = render('k8s/overlays/caller-cluster');
+
+/** pnpm, serialised with other pnpm runs on this machine when the workplace lock exists. */
+function pnpm(args: string[]): void {
+  const command = existsSync('/usr/bin/flock')
+    ? ['/usr/bin/flock', PNPM_LOCK, 'pnpm', ...args]
+    : ['pnpm', ...args];
+  execFileSync(command[0] as string, command.slice(1), {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: 'true' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+/** The manifest's literal env for the app, with downward-API values a pod would get. */
+function manifestEnv(container: Container): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of container.env ?? []) {
+    if (entry.value !== undefined) env[entry.name] = entry.value;
+    else if (entry.valueFrom?.fieldRef?.fieldPath === 'metadata.name')
+      env[entry.name] = `${container.name}-v1-test`;
+    else if (entry.valueFrom?.fieldRef?.fieldPath === 'status.podIP') env[entry.name] = '127.0.0.1';
+    else if (entry.valueFrom?.fieldRef?.fieldPath.startsWith('metadata.labels'))
+      env[entry.name] = 'v1';
+    else throw new Error(`${container.name}: no test value for env ${entry.name}`);
+  }
+  return env;
+}
+
+function baseEnv(app: AppName, extra: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env['PATH'] ?? '',
+    ...manifestEnv(containerOf(manifests, `sample-${app}`)),
+    // Every identity value set: the app never asks the GKE metadata server (no traffic off loopback).
+    CLUSTER_NAME: 'deploy-test',
+    CLUSTER_LOCATION: 'local',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SHUTDOWN_DELAY_MS: '0',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+async function get(url: string): Promise<Response> {
+  return fetch(url, { signal: AbortSignal.timeout(10_000) });
+}
+
+const deployDirs = new Map<AppName, string>();
+const running: RunningApp[] = [];
+
+beforeAll(() => {
+  const missing = apps.filter((app) => !existsSync(fromRepo('apps', app, 'src', 'server.ts')));
+  if (missing.length > 0) throw new Error(`apps without src/server.ts: ${missing.join(', ')}`);
+  for (const app of apps) {
+    // Exactly the Dockerfile's commands, minus its store mount and with a temp folder as target.
+    const build = buildCommand(app);
+    pnpm(build.slice(1));
+    const words = deployCommand(app).slice(1, -1);
+    const storeDir = words.indexOf('--store-dir');
+    if (storeDir !== -1) words.splice(storeDir, 2);
+    const target = mkdtempSync(join(tmpdir(), `s2s-deploy-${app}-`));
+    rmSync(target, { recursive: true });
+    pnpm([...words, target]);
+    deployDirs.set(app, target);
+  }
+});
+
+afterAll(async () => {
+  const codes = await Promise.allSettled(running.map((r) => r.stop()));
+  for (const dir of deployDirs.values()) rmSync(dir, { recursive: true, force: true });
+  for (const result of codes) if (result.status === 'rejected') throw result.reason;
+});
+
+describe.each(apps)('pnpm deploy of @s2s/%s (the runtime stage)', (app) => {
+  it('holds the start script entry and no link back into the workspace', () => {
+    const dir = deployDirs.get(app) as string;
+    const start = readPackageJson(dir).scripts?.['start'] ?? '';
+    const entry = start.split(/\s+/).find((w) => w.endsWith('.js'));
+    expect(entry, 'start script names a .js entry').toBeDefined();
+    expect(existsSync(join(dir, entry as string))).toBe(true);
+    const escapes: string[] = [];
+    const walk = (path: string, depth: number): void => {
+      for (const name of readdirSync(path)) {
+        const child = join(path, name);
+        if (lstatSync(child).isSymbolicLink()) {
+          const real = realpathSync(child);
+          if (!real.startsWith(realpathSync(dir))) escapes.push(`${child} -> ${real}`);
+        } else if (depth < 3 && lstatSync(child).isDirectory()) walk(child, depth + 1);
+      }
+    };
+    walk(join(dir, 'node_modules'), 0);
+    expect(escapes).toEqual([]);
+  });
+});
+
+describe('the deployed apps, started alone with their manifest env', () => {
+  let producer: RunningApp;
+  let caller: RunningApp;
+
+  beforeAll(async () => {
+    const startOf = (app: AppName) =>
+      readPackageJson(deployDirs.get(app) as string).scripts?.['start']?.split(/\s+/) ?? [];
+    producer = await startApp({
+      command: startOf('producer'),
+      cwd: deployDirs.get('producer') as string,
+      env: baseEnv('producer', {}),
+    });
+    running.push(producer);
+    const producerPort = new URL(producer.url).port;
+    // The caller keeps addressing the producer by the clusterset name of its manifest;
+    // PRODUCER_CONNECT_TO only changes where the socket goes (curl --connect-to semantics).
+    const callerEnv = baseEnv('caller', {
+      PRODUCER_URL: `http://${CLUSTERSET_HOST}:8080`,
+      PRODUCER_CONNECT_TO: `${CLUSTERSET_HOST}:8080:127.0.0.1:${producerPort}`,
+    });
+    expect(
+      new URL(manifestEnv(containerOf(callerCluster, 'sample-caller'))['PRODUCER_URL'] as string)
+        .hostname,
+    ).toBe(CLUSTERSET_HOST);
+    caller = await startApp({
+      command: startOf('caller'),
+      cwd: deployDirs.get('caller') as string,
+      env: callerEnv,
+    });
+    running.push(caller);
+  });
+
+  it.each(apps)('%s answers its manifest probe paths with 200', async (app) => {
+    const container = containerOf(manifests, `sample-${app}`);
+    const target = app === 'caller' ? caller : producer;
+    for (const probe of [
+      container.startupProbe,
+      container.livenessProbe,
+      container.readinessProbe,
+    ]) {
+      const response = await get(`${target.url}${probe?.httpGet?.path}`);
+      expect(response.status, `${app} ${probe?.httpGet?.path}`).toBe(200);
+    }
+  });
+
+  it('the caller serves its UI from the deployed package', async () => {
+    const response = await get(`${caller.url}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/text\/html/);
+  });
+
+  it('one real call goes caller → producer by the clusterset name', async () => {
+    const response = await fetch(`${caller.url}/caller/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'deploy-smoke', payload: 'hello from the deploy folder' }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const envelope = (await response.json()) as {
+      outcome: string;
+      statusCode: number;
+      received: unknown;
+      producerMetadata: unknown;
+      breaker: { state: string };
+    };
+    expect(response.status, JSON.stringify(envelope)).toBe(200);
+    expect(envelope.outcome).toBe('ok');
+    expect(envelope.statusCode).toBe(200);
+    expect(envelope.received).toBe('hello from the deploy folder');
+    expect(envelope.producerMetadata).toBeTruthy();
+    expect(envelope.breaker.state).toBe('closed');
+  });
+
+  it.each(apps)('%s exits 0 on SIGTERM', async (app) => {
+    const target = app === 'caller' ? caller : producer;
+    expect(await target.stop()).toBe(0);
+  });
+});

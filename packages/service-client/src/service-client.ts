@@ -158,8 +158,10 @@ class UndiciServiceClient implements ServiceClient {
       }
       result.breakerState = this.breakerState();
     }
-    const event: CallCompleteEvent = { ...result, upstream: this.upstream };
-    this.#emit('callComplete', event);
+    if (this.#events.listenerCount('callComplete') > 0) {
+      const event: CallCompleteEvent = { ...result, upstream: this.upstream };
+      this.#emit('callComplete', event);
+    }
     return result;
   }
 
@@ -240,6 +242,13 @@ class UndiciServiceClient implements ServiceClient {
         headers: call.headers,
         body: call.body,
         signal,
+        // A per-call timeoutMs above the client's must not be cut short by the Agent's backstop.
+        ...(call.timeoutMs > this.#timeoutMs
+          ? {
+              headersTimeout: call.timeoutMs + BACKSTOP_MARGIN_MS,
+              bodyTimeout: call.timeoutMs + BACKSTOP_MARGIN_MS,
+            }
+          : {}),
       });
       responseStarted = true;
       const text = await response.body.text();
@@ -269,8 +278,10 @@ class UndiciServiceClient implements ServiceClient {
       throw new TypeError(`call: timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     }
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(options.headers ?? {})) {
-      headers[name.toLowerCase()] = value;
+    if (options.headers !== undefined) {
+      for (const name of Object.keys(options.headers)) {
+        headers[name.toLowerCase()] = options.headers[name] as string;
+      }
     }
     let body: string | null = null;
     if (options.json !== undefined) {

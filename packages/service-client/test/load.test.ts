@@ -60,3 +60,21 @@ describe('under load', () => {
     }
   });
 });
+
+describe('close()', () => {
+  it('is idempotent and later calls resolve as unreachable without touching the network', async () => {
+    const server = await startTestServer((_req, res) => json(res, 200, {}));
+    try {
+      const client = createServiceClient({ origin: `http://127.0.0.1:${server.port}` });
+      expect((await client.call({ path: '/' })).outcome).toBe('ok');
+      await Promise.all([client.close(), client.close()]);
+
+      const result = await client.call({ path: '/' });
+
+      expect(result).toMatchObject({ outcome: 'unreachable', errorCode: 'ECLIENTCLOSED' });
+      expect(server.requests()).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+});

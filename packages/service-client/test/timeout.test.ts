@@ -50,6 +50,17 @@ describe('per-call deadline', () => {
     expect(slow.body).toEqual({ late: true });
   });
 
+  it('lets a per-call timeoutMs above the client default run to its own deadline', async () => {
+    server = await startTestServer((_req, res) => {
+      setTimeout(() => json(res, 200, { late: true }), 1300);
+    });
+    client = createServiceClient({ origin: `http://127.0.0.1:${server.port}`, timeoutMs: 200 });
+
+    const result = await client.call({ path: '/', timeoutMs: 3000 });
+
+    expect(result.outcome).toBe('ok');
+  });
+
   it('times out a body that stalls after the headers', async () => {
     server = await startTestServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });

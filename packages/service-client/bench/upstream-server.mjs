@@ -1,0 +1,25 @@
+// The benchmark's upstream: a plain node:http JSON echo in its own process, so the client side has
+// the bench process to itself. Prints its port on stdout.
+import { createServer } from 'node:http';
+
+const server = createServer({ keepAliveTimeout: 72_000 }, (req, res) => {
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', () => {
+    const text = JSON.stringify({
+      received: JSON.parse(Buffer.concat(chunks).toString() || 'null'),
+    });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
+  });
+});
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${server.address().port}\n`);
+});
+process.on('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});

@@ -54,7 +54,7 @@ Options:
                         requests over the cap wait, and their waiting counts as latency
   --delay MS            put "delay": MS in every body (producer waits that long)
   --response-code N     put "responseCode": N in every body (200-599; producer answers with it)
-  --json FILE           write the results as JSON
+  --json FILE           write the results as JSON (- for stdout; the summary then goes to stderr)
   --html FILE           write a self-contained HTML report with charts
   --slo LIST            objectives, e.g. p99=500ms,errors=1% (keys: p50 p90 p99 p999 max
                         errors); exit 1 when one is broken
@@ -214,7 +214,7 @@ function parseWarmup(text: string | undefined, durationMs: number): number {
 
 function parseFile(flag: string, text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  if (text.startsWith('-'))
+  if (text.startsWith('-') && !(flag === '--json' && text === '-'))
     throw new UsageError(flag, `"${text}" looks like a flag, not a file name`);
   return text;
 }

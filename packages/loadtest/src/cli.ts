@@ -54,9 +54,13 @@ async function main(argv: readonly string[]): Promise<number> {
   process.off('SIGTERM', onSigint);
 
   if (options.slo) report.slo = evaluateSlo(options.slo, report);
-  process.stdout.write(renderSummary(report));
+  // `--json -` puts the JSON on stdout, so the summary moves to stderr and stdout stays parseable.
+  const jsonToStdout = options.jsonFile === '-';
+  (jsonToStdout ? process.stderr : process.stdout).write(renderSummary(report));
 
-  if (options.jsonFile) await writeReport(options.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  if (jsonToStdout) process.stdout.write(json);
+  else if (options.jsonFile) await writeReport(options.jsonFile, json);
   if (options.htmlFile) await writeReport(options.htmlFile, renderHtmlReport(report));
 
   if (report.slo && !report.slo.passed) {

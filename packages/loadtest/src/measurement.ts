@@ -163,13 +163,11 @@ export class Measurement {
     const last = this.distribution.findLastIndex((count) => count > 0);
     const edge = (index: number): number =>
       Number((DISTRIBUTION_FLOOR_MS * 10 ** (index / BUCKETS_PER_DECADE)).toPrecision(3));
-    return this.distribution
-      .slice(first, last + 1)
-      .map((count, offset) => ({
-        fromMs: edge(first + offset),
-        toMs: edge(first + offset + 1),
-        count,
-      }));
+    return this.distribution.slice(first, last + 1).map((count, offset) => ({
+      fromMs: edge(first + offset),
+      toMs: edge(first + offset + 1),
+      count,
+    }));
   }
 
   private bucket(at: number): SecondBucket {

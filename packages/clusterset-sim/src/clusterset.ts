@@ -668,8 +668,11 @@ export async function upClusterSet(options: ClusterSetOptions = {}): Promise<Clu
 export interface DownOptions {
   instance?: number;
   stateRoot?: string;
-  /** Keep the log files (moved to `<stateRoot>/<instance>.last-logs`). **Default:** false. */
-  keepLogs?: boolean;
+  /**
+   * Keep the log files: `true` moves them to `<stateRoot>/<instance>.last-logs`, a path copies
+   * them into that folder. **Default:** false.
+   */
+  keepLogs?: boolean | string;
 }
 
 /** Removes everything simulation `instance` made. Safe to call when nothing is up. */
@@ -692,10 +695,13 @@ export async function downClusterSet(options: DownOptions = {}): Promise<string[
   }
   removed.push(...(await removeNetwork(topologyFor(instance))));
   if (fs.existsSync(stateDir)) {
-    if (options.keepLogs && fs.existsSync(path.join(stateDir, 'logs'))) {
-      const keep = `${stateDir}.last-logs`;
+    const logs = path.join(stateDir, 'logs');
+    if (options.keepLogs && fs.existsSync(logs)) {
+      const keep =
+        typeof options.keepLogs === 'string' ? options.keepLogs : `${stateDir}.last-logs`;
       fs.rmSync(keep, { recursive: true, force: true });
-      fs.renameSync(path.join(stateDir, 'logs'), keep);
+      fs.cpSync(logs, keep, { recursive: true });
+      removed.push(`(logs kept in ${keep})`);
     }
     fs.rmSync(stateDir, { recursive: true, force: true });
     removed.push(stateDir);

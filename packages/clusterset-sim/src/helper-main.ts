@@ -70,7 +70,11 @@ async function start(
       return {
         handler: (action) => {
           if (action === 'status') {
-            return { requests: gateway.requests, upstreamErrors: gateway.upstreamErrors };
+            return {
+              requests: gateway.requests,
+              upstreamErrors: gateway.upstreamErrors,
+              retries: gateway.retries,
+            };
           }
           throw new Error(`unknown action ${action}`);
         },

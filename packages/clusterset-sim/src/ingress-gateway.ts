@@ -17,6 +17,11 @@ export interface IngressGatewayOptions {
 }
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded.
+/** Largest request body the gateway buffers (the apps take at most 64 KiB). */
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Errors of a reused pooled connection that prove the upstream closed it before reading. */
+const RETRYABLE = new Set(['ECONNRESET', 'EPIPE']);
+
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -36,6 +41,7 @@ export class IngressGateway {
   private readonly server: http.Server;
   requests = 0;
   upstreamErrors = 0;
+  retries = 0;
 
   constructor(private readonly options: IngressGatewayOptions) {
     this.server = http.createServer({ keepAliveTimeout: 30_000 }, (request, response) =>
@@ -71,6 +77,40 @@ export class IngressGateway {
     headers['x-forwarded-proto'] = 'http';
     headers['x-request-id'] ??= randomUUID();
 
+    // The body is buffered (bounded) so that a request written to a pooled connection the
+    // upstream had just closed can be sent once more, as Envoy does for a reset before any
+    // response byte. Node marks such a request with `reusedSocket`.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      headers['content-length'] = String(body.length);
+      if (
+        body.length === 0 &&
+        request.method &&
+        ['GET', 'HEAD', 'DELETE', 'OPTIONS'].includes(request.method)
+      ) {
+        delete headers['content-length'];
+      }
+      this.send(request, response, headers, body, true);
+    });
+  }
+
+  private send(
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    headers: http.OutgoingHttpHeaders,
+    body: Buffer,
+    mayRetry: boolean,
+  ): void {
     const upstreamRequest = http.request({
       host: this.options.upstream.host,
       port: this.options.upstream.port,
@@ -88,15 +128,27 @@ export class IngressGateway {
         response.destroy();
       }
     };
+    let answered = false;
     upstreamRequest.on('timeout', () => {
       upstreamRequest.destroy();
       fail(504, 'upstream request timeout');
     });
-    upstreamRequest.on('error', () => {
+    upstreamRequest.on('error', (error: NodeJS.ErrnoException) => {
+      if (
+        !answered &&
+        mayRetry &&
+        upstreamRequest.reusedSocket &&
+        RETRYABLE.has(error.code ?? '')
+      ) {
+        this.retries += 1;
+        this.send(request, response, headers, body, false);
+        return;
+      }
       this.upstreamErrors += 1;
       fail(503, 'upstream connect error or disconnect/reset before headers');
     });
     upstreamRequest.on('response', (upstreamResponse) => {
+      answered = true;
       const responseHeaders: http.OutgoingHttpHeaders = {};
       for (const [name, value] of Object.entries(upstreamResponse.headers)) {
         if (!HOP_BY_HOP.has(name) && value !== undefined) responseHeaders[name] = value;
@@ -104,11 +156,9 @@ export class IngressGateway {
       response.writeHead(upstreamResponse.statusCode ?? 502, responseHeaders);
       upstreamResponse.pipe(response);
     });
-    // pipe() rather than pipeline(): an upstream failure must not destroy the client's
-    // socket before the 503 is written.
-    request.pipe(upstreamRequest);
-    response.on('close', () => {
+    response.once('close', () => {
       if (!response.writableFinished) upstreamRequest.destroy();
     });
+    upstreamRequest.end(body);
   }
 }

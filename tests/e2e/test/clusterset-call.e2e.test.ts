@@ -1,0 +1,125 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClusterSet } from '@s2s/clusterset-sim';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callThroughGateway } from '../src/gateway-client.js';
+import { startSimulation, stopSimulation } from '../src/simulation.js';
+
+const RTT_MS = 35;
+const JITTER_MS = 2;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+describe('a call from cluster-1 to cluster-2 through the ingress gateway', () => {
+  let sim: ClusterSet;
+  beforeAll(async () => {
+    sim = await startSimulation({ rttMs: RTT_MS, jitterMs: JITTER_MS, dnsTtlSeconds: 1 });
+  });
+  afterAll(async () => {
+    await stopSimulation('clusterset-call');
+  });
+
+  it('answers with the producer metadata of cluster-2 and the caller metadata of cluster-1', async () => {
+    const { status, envelope } = await callThroughGateway(sim.gatewayUrl, {
+      payload: 'hello across clusters',
+    });
+    expect(status).toBe(200);
+    expect(envelope.outcome).toBe('ok');
+    expect(envelope.received).toBe('hello across clusters');
+    expect(envelope.producerMetadata).toMatchObject({
+      clusterName: 'cluster-2',
+      clusterLocation: 'us-central1-a',
+    });
+    expect(envelope.callerMetadata).toMatchObject({
+      clusterName: 'cluster-1',
+      clusterLocation: 'us-west1-a',
+    });
+    expect(envelope.breaker.state).toBe('closed');
+  });
+
+  it('reaches both producer replicas behind the ClusterSetIP over many calls', async () => {
+    const pods = new Set<unknown>();
+    // Concurrent batches make the caller open several connections; the balancer spreads
+    // connections (not requests), like kube-proxy.
+    for (let batch = 0; batch < 6 && pods.size < 2; batch += 1) {
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          callThroughGateway(sim.gatewayUrl, { payload: `batch ${batch}.${i}` }),
+        ),
+      );
+      for (const { status, envelope } of answers) {
+        expect(status).toBe(200);
+        pods.add(envelope.producerMetadata?.podName);
+      }
+    }
+    expect([...pods].sort()).toEqual(['sample-producer-a', 'sample-producer-b']);
+    const endpoints = await sim.endpoints();
+    expect(endpoints.every((endpoint) => endpoint.ready && endpoint.connectionsTotal > 0)).toBe(
+      true,
+    );
+  });
+
+  it('has a round-trip time that follows the link latency', async () => {
+    const sample = async () => {
+      const times: number[] = [];
+      for (let i = 0; i < 7; i += 1) {
+        const { status, envelope } = await callThroughGateway(sim.gatewayUrl, {
+          payload: `rtt ${i}`,
+        });
+        expect(status).toBe(200);
+        times.push(envelope.roundTripTimeMillis);
+      }
+      return median(times);
+    };
+    const atDefault = await sample();
+    // One request/response exchange crosses the link once each way: at least one RTT.
+    expect(atDefault).toBeGreaterThanOrEqual(RTT_MS - 2 * JITTER_MS);
+    await sim.link.shape({ rttMs: 300, jitterMs: 0 });
+    try {
+      const atSlow = await sample();
+      expect(atSlow).toBeGreaterThanOrEqual(300);
+      // The extra 265 ms shows up almost entirely (bounds generous for a busy machine).
+      expect(atSlow - atDefault).toBeGreaterThan(200);
+      expect(atSlow - atDefault).toBeLessThan(2000);
+      console.log(
+        `round trip (median of 7): ${atDefault.toFixed(1)} ms at RTT ${RTT_MS} ms, ${atSlow.toFixed(1)} ms at RTT 300 ms`,
+      );
+    } finally {
+      await sim.link.shape({ rttMs: RTT_MS, jitterMs: JITTER_MS });
+    }
+  });
+
+  it('resolves the clusterset name only through the simulated DNS: without it the caller reports unreachable and never hangs', async () => {
+    await sim.stop('dns');
+    // Pooled connections skip DNS; once they have been idle past the client's keep-alive
+    // timeout (4 s) the next call needs a lookup. Bounded: at most 5 tries, 5 s apart.
+    let last: Awaited<ReturnType<typeof callThroughGateway>> | null = null;
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      await sleep(5000);
+      last = await callThroughGateway(sim.gatewayUrl, { payload: 'no dns' }, 10_000);
+      if (last.envelope.outcome !== 'ok') break;
+    }
+    expect(last?.envelope.outcome).toBe('unreachable');
+    expect(last?.status).toBe(502);
+    // A failed lookup is answered well within the caller's 3 s deadline: no hang.
+    expect(last!.elapsedMs).toBeLessThan(3000);
+    console.log(
+      `with DNS stopped: outcome ${last?.envelope.outcome} after ${last!.elapsedMs.toFixed(0)} ms`,
+    );
+
+    await sim.start('dns');
+    // The breaker may have opened on the failures; it closes after its reset time (15 s default).
+    const recovered = await (async () => {
+      const deadline = Date.now() + 40_000;
+      while (Date.now() < deadline) {
+        const answer = await callThroughGateway(sim.gatewayUrl, { payload: 'dns back' });
+        if (answer.envelope.outcome === 'ok') return answer;
+        await sleep(1000);
+      }
+      return null;
+    })();
+    expect(recovered?.envelope.producerMetadata).toMatchObject({ clusterName: 'cluster-2' });
+  });
+});

@@ -1,0 +1,27 @@
+/**
+ * Fails the whole suite loudly when the simulation cannot run here (not root, no `ip netns`,
+ * apps not built), and always removes what a run left behind, before and after.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertCanSimulate, downClusterSet } from '@s2s/clusterset-sim';
+import { E2E_INSTANCE, USE_STAND_INS } from '../src/simulation.js';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export default async function setup(): Promise<() => Promise<void>> {
+  await assertCanSimulate();
+  for (const app of USE_STAND_INS ? [] : ['caller', 'producer']) {
+    const entry = path.join(REPO_ROOT, 'apps', app, 'dist', 'server.js');
+    if (!fs.existsSync(entry)) {
+      throw new Error(
+        `${entry} is missing: the e2e tests run the built apps (turbo builds them before "test")`,
+      );
+    }
+  }
+  await downClusterSet({ instance: E2E_INSTANCE });
+  return async () => {
+    await downClusterSet({ instance: E2E_INSTANCE });
+  };
+}

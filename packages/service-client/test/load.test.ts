@@ -1,6 +1,28 @@
+import { createHook } from 'node:async_hooks';
 import { describe, expect, it, vi } from 'vitest';
 import { createServiceClient } from '../src/index.js';
 import { json, readBody, startTestServer } from './test-server.js';
+
+/** Timers (ref'd or not) created while tracking and not yet cleared or fired. */
+function trackTimers(): { live: () => number; stopRecording: () => void; stop: () => void } {
+  const live = new Set<number>();
+  let recording = true;
+  const hook = createHook({
+    init(asyncId, type) {
+      if (recording && (type === 'Timeout' || type === 'Immediate')) live.add(asyncId);
+    },
+    destroy(asyncId) {
+      live.delete(asyncId);
+    },
+  }).enable();
+  return {
+    live: () => live.size,
+    stopRecording: () => {
+      recording = false;
+    },
+    stop: () => hook.disable(),
+  };
+}
 
 function countResources(): Map<string, number> {
   const counts = new Map<string, number>();
@@ -25,9 +47,11 @@ describe('under load', () => {
     });
     try {
       const before = countResources();
+      const timers = trackTimers();
       const client = createServiceClient({
         origin: `http://127.0.0.1:${server.port}`,
         connections: 64,
+        timeoutMs: 15_000, // a deadline timer left behind would outlive the checks below
       });
       const callsCompleted: number[] = [];
       client.on('callComplete', () => callsCompleted.push(1));
@@ -45,6 +69,7 @@ describe('under load', () => {
       expect(maxInFlight).toBeLessThanOrEqual(64);
 
       await client.close();
+      timers.stopRecording(); // from here on, only the test's own waiting creates timers
       await vi.waitFor(() => expect(server.open()).toBe(0), { timeout: 5000 });
       await vi.waitFor(
         () => {
@@ -55,6 +80,9 @@ describe('under load', () => {
         },
         { timeout: 5000 },
       );
+      // Unref'd timers do not show in getActiveResourcesInfo(); async_hooks sees them all.
+      await vi.waitFor(() => expect(timers.live()).toBe(0), { timeout: 5000 });
+      timers.stop();
     } finally {
       await server.close();
     }

@@ -1,6 +1,8 @@
 // One validated configuration per service: the service declares a TypeBox schema, the process
 // passes `process.env` once, and a bad value stops start-up with a message naming the variable.
 import { envSchema } from 'env-schema';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import Type, { type Static, type TObject, type TProperties } from 'typebox';
 
 /** A configuration value that failed validation. `variable` names the environment variable. */
@@ -84,3 +86,27 @@ export function loadConfigOrExit<C>(service: string, load: () => C): C {
     throw error;
   }
 }
+
+/**
+ * The validated configuration as `fastify.config`. Each service widens this interface with its
+ * own schema's type (`interface ServiceConfig extends ProducerConfig {}` in a
+ * `declare module '@s2s/service-kit/config'` block), so two services' types can meet in one
+ * program (the caller's tests start a real producer) without conflicting declarations.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ServiceConfig {}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: ServiceConfig;
+  }
+}
+
+export const configPlugin = fp(
+  // Typed loosely on purpose: when two services' types meet (see ServiceConfig), each one's
+  // config object lacks the other's variables.
+  async function config(fastify: FastifyInstance, options: { config: object }) {
+    fastify.decorate('config', options.config as ServiceConfig);
+  },
+  { name: 'config', fastify: '5.x' },
+);

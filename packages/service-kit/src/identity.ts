@@ -3,6 +3,9 @@
 // from the GKE metadata server when it answers, else from this host. The metadata lookup runs in
 // the background: `current()` never waits for it.
 import { hostname, networkInterfaces } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import Type from 'typebox';
 
 export interface Identity {
   service: string;
@@ -103,3 +106,32 @@ export function createIdentityResolver(options: IdentityOptions): IdentityResolv
     settled: lookup().catch(() => undefined),
   };
 }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    identity: IdentityResolver;
+  }
+}
+
+/** `fastify.identity`: a resolver given by the caller (tests) or created from `options`. */
+export const identityPlugin = fp(
+  async function identity(
+    fastify: FastifyInstance,
+    options: IdentityOptions | { resolver: IdentityResolver },
+  ) {
+    const resolver = 'resolver' in options ? options.resolver : createIdentityResolver(options);
+    fastify.decorate('identity', resolver);
+  },
+  { name: 'identity', fastify: '5.x' },
+);
+
+/** JSON schema of an Identity, for response schemas. */
+export const identitySchema = Type.Object({
+  service: Type.String(),
+  clusterName: Type.String(),
+  clusterLocation: Type.String(),
+  podName: Type.String(),
+  podIp: Type.String(),
+  appVersion: Type.Union([Type.String(), Type.Null()]),
+  hostName: Type.String(),
+});

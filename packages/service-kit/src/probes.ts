@@ -49,6 +49,11 @@ export const probesPlugin = fp(
     fastify.addHook('preClose', async () => {
       shuttingDown = true;
     });
+    // Once shutdown started, every answer ends its keep-alive connection: clients reconnect to
+    // another pod, and a connection that turns idle after close() began cannot hold the drain up.
+    fastify.addHook('onSend', async (_request, reply) => {
+      if (shuttingDown) reply.header('connection', 'close');
+    });
 
     // Probes stay out of the access log: the kubelet calls them every few seconds.
     fastify.get('/livez', { schema: probeSchema, logLevel: 'warn' }, async () => ({

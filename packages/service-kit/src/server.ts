@@ -12,6 +12,8 @@ export interface ServerOptions {
    * derived from it so a slow answer is never cut. **Default:** `30000`
    */
   longestResponseMs?: number;
+  /** Where JSON log lines go instead of stdout (tests read them). */
+  logStream?: { write(line: string): void };
   /** Extra Fastify options (merged last). */
   fastify?: Omit<FastifyServerOptions, 'logger' | 'loggerInstance'>;
 }
@@ -46,6 +48,7 @@ export function createServer(options: ServerOptions = {}): FastifyInstance {
             level: options.logLevel ?? 'info',
             // Secrets never reach the logs even if a serializer starts logging headers.
             redact: ['req.headers.authorization', 'req.headers.cookie'],
+            ...(options.logStream ? { stream: options.logStream } : {}),
           },
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
@@ -57,7 +60,6 @@ export function createServer(options: ServerOptions = {}): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
-    requestIdLogLabel: 'request_id',
     genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
     // JSON bodies are taken as sent: "5" is not a number, so a wrong type is a 400.
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },

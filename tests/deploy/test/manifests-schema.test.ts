@@ -75,3 +75,28 @@ describe('schema validation', () => {
     await expect(validateObject(dr!)).rejects.toThrow(/DestinationRule sample-producer is invalid/);
   });
 });
+
+describe('k8s/ingress-gateway (for meshes that install no gateway)', () => {
+  const gatewayObjects = () => render('k8s/ingress-gateway');
+
+  it('renders objects that validate against their schemas', async () => {
+    for (const object of gatewayObjects()) await validateObject(object);
+  });
+
+  it('runs pods carrying the label the UI Gateway selects, with gateway injection', () => {
+    const deployment = gatewayObjects().find((o) => o.kind === 'Deployment') as {
+      spec: {
+        template: {
+          metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+        };
+      };
+    };
+    const uiGateway = render('k8s/overlays/caller-cluster').find((o) => o.kind === 'Gateway') as {
+      spec: { selector: Record<string, string> };
+    };
+    expect(deployment.spec.template.metadata.labels).toMatchObject(uiGateway.spec.selector);
+    expect(deployment.spec.template.metadata.annotations['inject.istio.io/templates']).toBe(
+      'gateway',
+    );
+  });
+});

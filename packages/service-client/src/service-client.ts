@@ -1,7 +1,7 @@
 // The shared client: one undici Agent, one breaker and one retry budget per client, nothing global.
 //
 // Composition, outermost first (no undici interceptors are used, so there is no `compose` order to get
-// wrong):  breaker (opossum) -> per-call deadline (AbortSignal) -> at most one retry -> Agent.request.
+// wrong):  breaker (opossum) -> per-call deadline (its own abort signal) -> at most one retry -> Agent.request.
 // The breaker sees one result per call, retry included; the deadline covers both attempts.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -19,6 +19,7 @@ import {
   provablyNotDelivered,
 } from './classify.js';
 import { connectToConnector, normaliseConnectTo } from './connect-to.js';
+import { Deadline } from './deadline.js';
 import { RetryBudget } from './retry-budget.js';
 import type {
   BreakerState,
@@ -193,26 +194,22 @@ class UndiciServiceClient implements ServiceClient {
 
   /** The breaker's action: the call with its deadline and possible retry, as one classified result. */
   async #guardedCall(call: PreparedCall): Promise<CallResult> {
-    const controller = new AbortController();
-    const deadline = setTimeout(() => {
-      controller.abort(deadlineError(call.timeoutMs));
-    }, call.timeoutMs);
-    deadline.unref();
+    const deadline = new Deadline(call.timeoutMs);
     let retried = false;
     let attempt: Attempt;
     try {
-      attempt = await this.#attempt(call, controller.signal);
+      attempt = await this.#attempt(call, deadline);
       if (
         !attempt.answered &&
         attempt.notDelivered &&
-        !controller.signal.aborted &&
+        !deadline.expired &&
         this.#budget?.tryAcquire() === true
       ) {
         retried = true;
-        attempt = await this.#attempt(call, controller.signal);
+        attempt = await this.#attempt(call, deadline);
       }
     } finally {
-      clearTimeout(deadline);
+      deadline.clear();
     }
     const state = this.breakerState();
     const result: CallResult = attempt.answered
@@ -232,7 +229,7 @@ class UndiciServiceClient implements ServiceClient {
   }
 
   /** One request; the body is always read to its end or destroyed. */
-  async #attempt(call: PreparedCall, signal: AbortSignal): Promise<Attempt> {
+  async #attempt(call: PreparedCall, deadline: Deadline): Promise<Attempt> {
     let responseStarted = false;
     try {
       const response = await this.#agent.request({
@@ -241,7 +238,7 @@ class UndiciServiceClient implements ServiceClient {
         method: call.method,
         headers: call.headers,
         body: call.body,
-        signal,
+        signal: deadline,
         // A per-call timeoutMs above the client's must not be cut short by the Agent's backstop.
         ...(call.timeoutMs > this.#timeoutMs
           ? {
@@ -259,7 +256,7 @@ class UndiciServiceClient implements ServiceClient {
         body: parseBody(text, response.headers['content-type']),
       };
     } catch (err) {
-      const code = signal.aborted ? DEADLINE_CODE : errorCodeOf(err);
+      const code = deadline.expired ? DEADLINE_CODE : errorCodeOf(err);
       return {
         answered: false,
         code,
@@ -333,10 +330,6 @@ function noAnswer(
     retried,
     breakerState,
   };
-}
-
-function deadlineError(timeoutMs: number): Error {
-  return Object.assign(new Error(`deadline of ${timeoutMs} ms exceeded`), { code: DEADLINE_CODE });
 }
 
 function parseBody(text: string, contentType: string | string[] | undefined): unknown {

@@ -27,6 +27,7 @@ options:
   --jitter-ms N    jitter per direction (up, shape; default 2)
   --gateway-port N port of the ingress gateway (up; default 80)
   --env KEY=VALUE  extra environment for the caller and producers (up; repeatable)
+  --ttl-minutes N  take everything down after N minutes (up; default 240, 0 = never)
 `;
 
 function number(value: string | undefined, flag: string): number | undefined {
@@ -52,6 +53,9 @@ async function main(argv: string[]): Promise<number> {
       mode: { type: 'string' },
       name: { type: 'string' },
       signal: { type: 'string' },
+      'ttl-minutes': { type: 'string' },
+      'state-root': { type: 'string' },
+      'after-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
           return [pair.slice(0, index), pair.slice(index + 1)];
         }),
       );
+      const ttlMinutes = number(values['ttl-minutes'], 'ttl-minutes') ?? 240;
       const clusterSet = await upClusterSet({
         instance,
         rttMs: number(values['rtt-ms'], 'rtt-ms'),
@@ -77,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
         gatewayPort: number(values['gateway-port'], 'gateway-port'),
         callerEnv: env,
         producerEnv: env,
+        ttlMs: ttlMinutes > 0 ? ttlMinutes * 60_000 : undefined,
       });
       await printStatus(clusterSet);
       console.log(`\nclusterset simulation ${instance} is up. Open ${clusterSet.gatewayUrl}/`);
@@ -90,6 +96,15 @@ async function main(argv: string[]): Promise<number> {
       console.log(
         removed.length ? removed.map((item) => `removed ${item}`).join('\n') : 'nothing to remove',
       );
+      return 0;
+    }
+    case 'reap': {
+      // Internal: the detached reaper started by `up --ttl-minutes`.
+      await new Promise((resolve) =>
+        setTimeout(resolve, number(values['after-ms'], 'after-ms') ?? 0),
+      );
+      const removed = await downClusterSet({ instance, stateRoot: values['state-root'] });
+      console.log(`lifetime over: removed ${removed.length} items`);
       return 0;
     }
     case 'status':

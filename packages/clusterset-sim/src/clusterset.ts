@@ -19,7 +19,13 @@ import type { EndpointStatus } from './clusterset-balancer.js';
 import { control } from './control-channel.js';
 import type { CutMode, LinkState, LinkStats } from './link-shaper.js';
 import { isAlive, ip, ipQuiet, run, signal, tail, waitFor, waitForExit } from './system.js';
-import { CLUSTERSET_HOST, SERVICE_PORT, topologyFor } from './topology.js';
+import {
+  CALLER_CLUSTER,
+  CLUSTERSET_HOST,
+  PRODUCER_CLUSTER,
+  SERVICE_PORT,
+  topologyFor,
+} from './topology.js';
 import type { Topology } from './topology.js';
 
 export const DEFAULT_STATE_ROOT = '/run/s2s-sim';
@@ -56,10 +62,22 @@ export interface ClusterSetOptions {
   gatewayPort?: number;
   /** Bound on bringing everything up. **Default:** 60000. */
   startTimeoutMs?: number;
+  /**
+   * Lifetime: a detached reaper takes everything down after this long, so a forgotten
+   * simulation does not outlive its purpose. **Default:** none (the CLI sets 4 hours).
+   */
+  ttlMs?: number;
 }
 
 export type ProcessName =
-  'dns' | 'link-shaper' | 'balancer' | 'gateway' | 'producer-a' | 'producer-b' | 'caller';
+  | 'dns'
+  | 'link-shaper'
+  | 'balancer'
+  | 'gateway'
+  | 'producer-a'
+  | 'producer-b'
+  | 'caller'
+  | 'reaper';
 
 export const PRODUCER_REPLICAS = ['producer-a', 'producer-b'] as const;
 
@@ -305,16 +323,16 @@ function spawnRecord(record: ProcessRecord): number {
   fs.mkdirSync(path.dirname(record.log), { recursive: true });
   const out = fs.openSync(record.log, 'a');
   try {
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', record.namespace, process.execPath, ...record.args],
-      {
-        cwd: record.cwd,
-        env: { ...baseEnv(), ...record.env },
-        detached: true,
-        stdio: ['ignore', out, out],
-      },
-    );
+    // An empty namespace means the root namespace (the reaper).
+    const [command, args] = record.namespace
+      ? ['ip', ['netns', 'exec', record.namespace, process.execPath, ...record.args]]
+      : [process.execPath, record.args];
+    const child = spawn(command, args, {
+      cwd: record.cwd,
+      env: { ...baseEnv(), ...record.env },
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
     child.on('error', () => {});
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start ${record.name}`);
@@ -563,8 +581,8 @@ export async function upClusterSet(options: ClusterSetOptions = {}): Promise<Clu
     env: {
       PORT: String(SERVICE_PORT),
       HOST: podIp,
-      CLUSTER_NAME: 'cluster-2',
-      CLUSTER_LOCATION: 'us-central1-a',
+      CLUSTER_NAME: PRODUCER_CLUSTER.name,
+      CLUSTER_LOCATION: PRODUCER_CLUSTER.location,
       POD_NAME: `sample-producer-${name.slice(-1)}`,
       POD_IP: podIp,
       APP_VERSION: 'v1',
@@ -616,8 +634,8 @@ export async function upClusterSet(options: ClusterSetOptions = {}): Promise<Clu
       env: {
         PORT: String(SERVICE_PORT),
         HOST: '0.0.0.0',
-        CLUSTER_NAME: 'cluster-1',
-        CLUSTER_LOCATION: 'us-west1-a',
+        CLUSTER_NAME: CALLER_CLUSTER.name,
+        CLUSTER_LOCATION: CALLER_CLUSTER.location,
         POD_NAME: 'sample-caller-0',
         POD_IP: a.caller,
         APP_VERSION: 'v1',
@@ -656,6 +674,30 @@ export async function upClusterSet(options: ClusterSetOptions = {}): Promise<Clu
     };
     await startAll(['dns', 'link-shaper', 'balancer', 'gateway', 'producer-a', 'producer-b']);
     await startAll(['caller']);
+    if (options.ttlMs !== undefined) {
+      const reaper: ProcessRecord = {
+        name: 'reaper',
+        namespace: '',
+        cwd: HERE,
+        args: [
+          path.join(HERE, 'cli.js'),
+          'reap',
+          '--instance',
+          String(instance),
+          '--state-root',
+          options.stateRoot ?? DEFAULT_STATE_ROOT,
+          '--after-ms',
+          String(options.ttlMs),
+        ],
+        env: {},
+        log: log('reaper'),
+        controlSocket: null,
+        pid: null,
+      };
+      state.processes.reaper = reaper;
+      reaper.pid = spawnRecord(reaper);
+      writeState(state);
+    }
     return clusterSet;
   } catch (error) {
     await downClusterSet({ instance, stateRoot: options.stateRoot, keepLogs: true }).catch(
@@ -682,8 +724,9 @@ export async function downClusterSet(options: DownOptions = {}): Promise<string[
   const state = readState(stateDir);
   const removed: string[] = [];
   if (state) {
+    // The reaper runs this very function: it must not signal itself.
     const running = Object.values(state.processes).filter(
-      (record) => record.pid !== null && isAlive(record.pid),
+      (record) => record.pid !== null && record.pid !== process.pid && isAlive(record.pid),
     );
     for (const record of running) signal(record.pid!, 'SIGTERM');
     const exited = await Promise.all(running.map((record) => waitForExit(record.pid!, 3000)));

@@ -15,5 +15,11 @@ export type {
 } from './clusterset.js';
 export type { EndpointStatus } from './clusterset-balancer.js';
 export type { CutMode, LinkState, LinkStats } from './link-shaper.js';
-export { CLUSTERSET_HOST, SERVICE_PORT, topologyFor } from './topology.js';
+export {
+  CALLER_CLUSTER,
+  CLUSTERSET_HOST,
+  PRODUCER_CLUSTER,
+  SERVICE_PORT,
+  topologyFor,
+} from './topology.js';
 export type { Topology } from './topology.js';

@@ -6,6 +6,9 @@
  */
 export const CLUSTERSET_HOST = 'sample-producer.istio-apps.svc.clusterset.local';
 export const SERVICE_PORT = 8080;
+/** CLUSTER_NAME / CLUSTER_LOCATION as the k8s overlays set them (k8s/overlays/*-cluster). */
+export const CALLER_CLUSTER = { name: 'caller-cluster', location: 'us-west1-a' } as const;
+export const PRODUCER_CLUSTER = { name: 'producer-cluster', location: 'us-central1-a' } as const;
 
 export interface Topology {
   readonly instance: number;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { PRODUCER_CLUSTER } from '@s2s/clusterset-sim';
 import type { ClusterSet } from '@s2s/clusterset-sim';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -70,8 +71,8 @@ describe('the caller UI in a browser, through the ingress gateway', () => {
     const producerCard = result.locator('section.metadata', {
       has: page.getByRole('heading', { name: 'Producer' }),
     });
-    await expect.poll(() => producerCard.textContent()).toContain('cluster-2');
-    expect(await producerCard.textContent()).toContain('us-central1-a');
+    await expect.poll(() => producerCard.textContent()).toContain(PRODUCER_CLUSTER.name);
+    expect(await producerCard.textContent()).toContain(PRODUCER_CLUSTER.location);
     expect(await result.textContent()).toContain('hello from the browser');
     await screenshot('normal-message');
     expect(pageErrors).toEqual([]);

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CALLER_CLUSTER, PRODUCER_CLUSTER } from '@s2s/clusterset-sim';
 import type { ClusterSet } from '@s2s/clusterset-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callThroughGateway } from '../src/gateway-client.js';
@@ -29,12 +30,12 @@ describe('a call from cluster-1 to cluster-2 through the ingress gateway', () =>
     expect(envelope.outcome).toBe('ok');
     expect(envelope.received).toBe('hello across clusters');
     expect(envelope.producerMetadata).toMatchObject({
-      clusterName: 'cluster-2',
-      clusterLocation: 'us-central1-a',
+      clusterName: PRODUCER_CLUSTER.name,
+      clusterLocation: PRODUCER_CLUSTER.location,
     });
     expect(envelope.callerMetadata).toMatchObject({
-      clusterName: 'cluster-1',
-      clusterLocation: 'us-west1-a',
+      clusterName: CALLER_CLUSTER.name,
+      clusterLocation: CALLER_CLUSTER.location,
     });
     expect(envelope.breaker.state).toBe('closed');
   });
@@ -120,6 +121,8 @@ describe('a call from cluster-1 to cluster-2 through the ingress gateway', () =>
       }
       return null;
     })();
-    expect(recovered?.envelope.producerMetadata).toMatchObject({ clusterName: 'cluster-2' });
+    expect(recovered?.envelope.producerMetadata).toMatchObject({
+      clusterName: PRODUCER_CLUSTER.name,
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PRODUCER_CLUSTER } from '@s2s/clusterset-sim';
 import type { ClusterSet } from '@s2s/clusterset-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callThroughGateway, getThroughGateway } from '../src/gateway-client.js';
@@ -72,7 +73,7 @@ describe('a partition between the clusters', () => {
 
     const after = await callThroughGateway(sim.gatewayUrl, { payload: 'healed' });
     expect(after.envelope.outcome).toBe('ok');
-    expect(after.envelope.producerMetadata).toMatchObject({ clusterName: 'cluster-2' });
+    expect(after.envelope.producerMetadata).toMatchObject({ clusterName: PRODUCER_CLUSTER.name });
   });
 
   it('turns a link that resets connections into unreachable answers, not hangs', async () => {

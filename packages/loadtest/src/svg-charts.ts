@@ -233,13 +233,17 @@ export function stackedBarChart(options: BarChartOptions): string {
         `<path class="data bar" d="${d}" fill="${s.color}"><title>${escapeXml(s.name)}</title></path>`,
       );
   }
-  for (const marker of options.markers ?? []) {
+  (options.markers ?? []).forEach((marker, i) => {
     const x = f.left + marker.at * slot;
+    // Labels step down so close markers (p99 next to p99.9) stay readable; near the right edge
+    // they go to the left of their line.
+    const nearEdge = x > f.width - f.right - 40;
     parts.push(
       `<path class="marker" d="M${fmt(x)} ${f.top}v${plotHeight(f)}" stroke="${marker.color}" stroke-dasharray="4 3"/>` +
-        `<text class="marker-label" x="${fmt(x + 3)}" y="${f.top + 10}" fill="${marker.color}">${escapeXml(marker.label)}</text>`,
+        `<text class="marker-label" x="${fmt(nearEdge ? x - 3 : x + 3)}" y="${f.top + 10 + i * 13}" fill="${marker.color}"` +
+        `${nearEdge ? ' text-anchor="end"' : ''}>${escapeXml(marker.label)}</text>`,
     );
-  }
+  });
   parts.push('</svg>');
   return parts.join('');
 }

@@ -34,7 +34,7 @@ export class ConsecutiveFailureBreaker<A extends unknown[], R> {
     this.#threshold = settings.failureThreshold;
     // A fresh options object per breaker: opossum stores and mutates the object it is given.
     this.#breaker = new CircuitBreaker<A, R>(action, {
-      // Deadlines belong to the per-call AbortSignal, which cancels the request itself; opossum's
+      // Deadlines belong to the per-call abort signal (deadline.ts), which cancels the request itself; opossum's
       // timeout would only stop waiting and leave the request running.
       timeout: false,
       resetTimeout: settings.resetMs,

@@ -24,16 +24,23 @@ export interface BreakerSettings {
   onTransition: (from: BreakerState, to: BreakerState) => void;
 }
 
+/** Slack after the last admitted call's deadline for its abort to settle. */
+const STALE_CALL_MARGIN_MS = 100;
+
 export class ConsecutiveFailureBreaker<A extends unknown[], R> {
   readonly #breaker: CircuitBreaker<A, R>;
+  readonly #options: CircuitBreaker.Options<A>;
   readonly #threshold: number;
+  readonly #resetMs: number;
   #consecutiveFailures = 0;
   #state: BreakerState = 'closed';
+  #latestDeadline = 0;
 
   constructor(action: (...args: A) => Promise<R>, settings: BreakerSettings) {
     this.#threshold = settings.failureThreshold;
+    this.#resetMs = settings.resetMs;
     // A fresh options object per breaker: opossum stores and mutates the object it is given.
-    this.#breaker = new CircuitBreaker<A, R>(action, {
+    this.#options = {
       // Deadlines belong to the per-call abort signal (deadline.ts), which cancels the request itself; opossum's
       // timeout would only stop waiting and leave the request running.
       timeout: false,
@@ -46,11 +53,21 @@ export class ConsecutiveFailureBreaker<A extends unknown[], R> {
       // No periodic snapshot events: nobody listens, and each is a timer tick.
       enableSnapshots: false,
       rollingPercentilesEnabled: false,
-    });
+    };
+    this.#breaker = new CircuitBreaker<A, R>(action, this.#options);
     this.#breaker.on('success', () => {
       this.#consecutiveFailures = 0;
     });
     this.#breaker.on('failure', () => {
+      // Runs before every opening (ours below, and opossum's own when a half-open trial fails), and
+      // opossum reads `resetTimeout` when the open state starts its timer. Stretching it past the
+      // deadline of every call already admitted means no such call can finish while half-open, so the
+      // half-open decision rests on the one trial call alone. With timeoutMs < resetMs (the defaults:
+      // 3 s and 15 s) this never changes anything.
+      this.#options.resetTimeout = Math.max(
+        this.#resetMs,
+        Math.ceil(this.#latestDeadline - performance.now()) + STALE_CALL_MARGIN_MS,
+      );
       this.#consecutiveFailures += 1;
       if (this.#state === 'closed' && this.#consecutiveFailures >= this.#threshold) {
         this.#breaker.open();
@@ -66,6 +83,11 @@ export class ConsecutiveFailureBreaker<A extends unknown[], R> {
     this.#breaker.on('open', () => transition('open'));
     this.#breaker.on('halfOpen', () => transition('half_open'));
     this.#breaker.on('close', () => transition('closed'));
+  }
+
+  /** Called by an admitted call with its deadline (`performance.now()` time base). */
+  admitted(deadlineAt: number): void {
+    if (deadlineAt > this.#latestDeadline) this.#latestDeadline = deadlineAt;
   }
 
   /** Runs the action through the breaker; rejects with code EOPENBREAKER when not admitted. */

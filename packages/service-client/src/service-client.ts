@@ -195,6 +195,7 @@ class UndiciServiceClient implements ServiceClient {
   /** The breaker's action: the call with its deadline and possible retry, as one classified result. */
   async #guardedCall(call: PreparedCall): Promise<CallResult> {
     const deadline = new Deadline(call.timeoutMs);
+    this.#breaker.admitted(call.startedAt + call.timeoutMs);
     let retried = false;
     let attempt: Attempt;
     try {

@@ -178,3 +178,25 @@ describe('circuit breaker', () => {
     }
   });
 });
+
+describe('circuit breaker with calls outliving resetMs', () => {
+  it('lets no call admitted before opening decide the half-open state', async () => {
+    server = await startTestServer((req, res) => {
+      if (req.url === '/slow-ok') setTimeout(() => json(res, 200, {}), 600);
+      else json(res, 500, {});
+    });
+    client = createServiceClient({ origin: `http://127.0.0.1:${server.port}`, resetMs: 200 });
+    const transitions = recordTransitions(client);
+
+    // Admitted while closed, answers 2xx after the breaker has opened and resetMs has passed.
+    const slow = client.call({ path: '/slow-ok', timeoutMs: 1000 });
+    for (let i = 0; i < 3; i++) await client.call({ path: '/fail' });
+    expect(client.breakerState()).toBe('open');
+
+    expect((await slow).outcome).toBe('ok');
+    expect(client.breakerState()).toBe('open'); // a stale success must not close it
+    await nextTransition(client, 'half_open');
+    expect((await client.call({ path: '/fail' })).breakerState).toBe('open'); // the real trial decides
+    expect(transitions.map((t) => t.to)).toEqual(['open', 'half_open', 'open']);
+  });
+});

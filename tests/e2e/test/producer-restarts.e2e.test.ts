@@ -42,6 +42,7 @@ describe('producer replicas restarting under 100 calls/s through the gateway', (
 
   it('loses no call while the replicas are restarted one at a time (SIGTERM, graceful shutdown, start)', async () => {
     const stop = new AbortController();
+    const loadStarted = performance.now();
     const load = runLoad({
       url: `${sim.gatewayUrl}/caller/messages`,
       rate: RATE,
@@ -66,10 +67,11 @@ describe('producer replicas restarting under 100 calls/s through the gateway', (
     } finally {
       stop.abort();
     }
+    const scheduledForMs = performance.now() - loadStarted;
     const report = await load;
     saveReport('rolling-restart-load', report);
     console.log(
-      `rolling restart: ${report.requests} calls at ${report.rate.toFixed(1)}/s, statuses ${JSON.stringify(report.statusCounts)}, outcomes ${JSON.stringify(report.outcomeCounts)}, p99 ${report.latencyMs.p99.toFixed(0)} ms\n  ${steps.join('\n  ')}`,
+      `rolling restart: ${report.requests} calls scheduled over ${(scheduledForMs / 1000).toFixed(1)} s (${((report.requests * 1000) / scheduledForMs).toFixed(1)}/s), statuses ${JSON.stringify(report.statusCounts)}, outcomes ${JSON.stringify(report.outcomeCounts)}, p99 ${report.latencyMs.p99.toFixed(0)} ms\n  ${steps.join('\n  ')}`,
     );
     expect(report.requests).toBeGreaterThan(RATE * 5);
     expect(failures(report)).toEqual({});

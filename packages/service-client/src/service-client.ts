@@ -140,7 +140,7 @@ class UndiciServiceClient implements ServiceClient {
         this.breakerState(),
       );
     } else {
-      this.#budget?.recordCall();
+      this.#budget?.recordCall(prepared.startedAt);
       try {
         result = await this.#breaker.fire(prepared);
       } catch (err) {
@@ -240,13 +240,9 @@ class UndiciServiceClient implements ServiceClient {
         headers: call.headers,
         body: call.body,
         signal: deadline,
-        // A per-call timeoutMs above the client's must not be cut short by the Agent's backstop.
-        ...(call.timeoutMs > this.#timeoutMs
-          ? {
-              headersTimeout: call.timeoutMs + BACKSTOP_MARGIN_MS,
-              bodyTimeout: call.timeoutMs + BACKSTOP_MARGIN_MS,
-            }
-          : {}),
+        // undici's own timers stay behind this call's deadline (which may exceed the client's).
+        headersTimeout: call.timeoutMs + BACKSTOP_MARGIN_MS,
+        bodyTimeout: call.timeoutMs + BACKSTOP_MARGIN_MS,
       });
       responseStarted = true;
       const text = await response.body.text();

@@ -2,21 +2,10 @@
 // after the requested delay and with the requested status — the fault knobs of CONTRACT.md.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { withoutSecrets } from '@s2s/service-kit/message-schema';
 import { HttpProblem } from '@s2s/service-kit/problem';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { IncomingHttpHeaders } from 'node:http';
 import { producerAnswerSchema, producerMessageRequestSchema } from '../schemas/messages.js';
-
-/** Headers never echoed back: credentials must not travel into a response body. */
-const SECRET_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
-
-export function withoutSecrets(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const echoed: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !SECRET_HEADERS.has(name)) echoed[name] = value;
-  }
-  return echoed;
-}
 
 /**
  * Waits `ms` unless the client closes the connection first; then the timer is cleared at once

@@ -1,0 +1,54 @@
+// The caller's configuration (CONTRACT.md, "Configuration"): the common variables plus how to
+// reach the producer. `process.env` is passed in by server.ts; tests pass their own objects.
+import { parseConnectTo } from '@s2s/service-client';
+import { ConfigError, commonConfigProperties, loadConfig, type Env } from '@s2s/service-kit/config';
+import Type, { type Static } from 'typebox';
+
+export const callerConfigSchema = Type.Object({
+  ...commonConfigProperties,
+  PRODUCER_URL: Type.String({
+    minLength: 1,
+    default: 'http://sample-producer.istio-apps.svc.clusterset.local:8080',
+  }),
+  /** curl --connect-to entries, comma-separated; empty: connect to the URL's host. */
+  PRODUCER_CONNECT_TO: Type.String({ default: '' }),
+  // 3 s stays below the mesh's 5 s VirtualService timeout, so the caller decides, not Envoy.
+  PRODUCER_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 3_000 }),
+  // Mirrors the DestinationRule's outlierDetection consecutive5xxErrors: 3.
+  BREAKER_FAILURE_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1_000, default: 3 }),
+  // Mirrors outlierDetection baseEjectionTime: 15s; then one trial call (half-open).
+  BREAKER_RESET_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 15_000 }),
+});
+
+export type CallerConfig = Static<typeof callerConfigSchema>;
+
+declare module '@s2s/service-kit/config' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface ServiceConfig extends CallerConfig {}
+}
+
+/** @throws {ConfigError} naming the offending variable. */
+export function loadCallerConfig(env: Env): CallerConfig {
+  const config = loadConfig(callerConfigSchema, env);
+  let url: URL;
+  try {
+    url = new URL(config.PRODUCER_URL);
+  } catch {
+    throw new ConfigError('PRODUCER_URL', 'must be an absolute URL', config.PRODUCER_URL);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('PRODUCER_URL', 'must be an http: or https: URL', config.PRODUCER_URL);
+  }
+  if (config.PRODUCER_CONNECT_TO !== '') {
+    try {
+      parseConnectTo(config.PRODUCER_CONNECT_TO);
+    } catch (error) {
+      throw new ConfigError(
+        'PRODUCER_CONNECT_TO',
+        `must be comma-separated HOST1:PORT1:HOST2:PORT2 entries: ${(error as Error).message}`,
+        config.PRODUCER_CONNECT_TO,
+      );
+    }
+  }
+  return config;
+}

@@ -1,0 +1,99 @@
+// POST /caller/messages: relay a message to the producer through the shared client and answer
+// the envelope, whose HTTP status follows the outcome table of CONTRACT.md.
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { CallResult, Outcome } from '@s2s/service-client';
+import { withoutSecrets } from '@s2s/service-kit/message-schema';
+import type { FastifyInstance } from 'fastify';
+import { callerMessageRequestSchema, envelopeSchema, type Envelope } from '../schemas/messages.js';
+import { hasActiveSpan, traceIdFrom } from '../trace.js';
+
+/** CONTRACT.md, "Caller": outcome → the caller's HTTP status. */
+export const STATUS_BY_OUTCOME: Readonly<Record<Outcome, 200 | 502 | 503 | 504>> = {
+  ok: 200,
+  upstream_error: 502,
+  timeout: 504,
+  circuit_open: 503,
+  unreachable: 502,
+};
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The producer's answer fields, taken only when they have the expected shape. */
+function producerFields(
+  result: CallResult,
+): Pick<Envelope, 'received' | 'producerMetadata' | 'producerHeaders'> {
+  const body = isPlainObject(result.body) ? result.body : {};
+  return {
+    received:
+      result.outcome === 'ok' && typeof body['received'] === 'string' ? body['received'] : null,
+    producerMetadata: isPlainObject(body['metadata']) ? body['metadata'] : null,
+    producerHeaders: isPlainObject(body['headers']) ? body['headers'] : null,
+  };
+}
+
+export default async function messagesRoutes(fastify: FastifyInstance): Promise<void> {
+  const { MAX_DELAY_MS } = fastify.config;
+  fastify.withTypeProvider<TypeBoxTypeProvider>().post(
+    '/caller/messages',
+    {
+      schema: {
+        body: callerMessageRequestSchema(MAX_DELAY_MS),
+        response: {
+          200: envelopeSchema,
+          502: envelopeSchema,
+          503: envelopeSchema,
+          504: envelopeSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { payload, delay, responseCode } = request.body;
+      const id = request.body.id ?? randomUUID();
+      const headers: Record<string, string> = {};
+      // With OpenTelemetry running, its undici instrumentation injects the caller's own span;
+      // without it, the incoming context is passed on as it came.
+      const { traceparent, tracestate } = request.headers;
+      if (!hasActiveSpan() && typeof traceparent === 'string') {
+        headers['traceparent'] = traceparent;
+        if (typeof tracestate === 'string') headers['tracestate'] = tracestate;
+      }
+
+      const started = performance.now();
+      const result = await fastify.producerClient.call({
+        method: 'POST',
+        path: '/producer/messages',
+        json: {
+          id,
+          payload,
+          ...(delay === undefined ? {} : { delay }),
+          ...(responseCode === undefined ? {} : { responseCode }),
+        },
+        requestId: request.id,
+        headers,
+      });
+      const roundTripTimeMillis = Math.round((performance.now() - started) * 1000) / 1000;
+
+      const envelope: Envelope = {
+        id,
+        ...producerFields(result),
+        statusCode: result.statusCode,
+        outcome: result.outcome,
+        roundTripTimeMillis,
+        callerMetadata: fastify.identity.current(),
+        callerHeaders: withoutSecrets(request.headers),
+        breaker: { state: result.breakerState },
+        traceId: traceIdFrom(request.headers.traceparent),
+      };
+      if (result.outcome !== 'ok') {
+        request.log.info(
+          { outcome: result.outcome, statusCode: result.statusCode, errorCode: result.errorCode },
+          'producer call failed',
+        );
+      }
+      return reply.code(STATUS_BY_OUTCOME[result.outcome]).send(envelope);
+    },
+  );
+}

@@ -1,0 +1,20 @@
+// The trace id shown in the envelope: the active span's when OpenTelemetry runs, else the one in
+// the incoming W3C traceparent, else null.
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+
+const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
+const INVALID_TRACE_ID = '0'.repeat(32);
+
+export function traceIdFrom(traceparent: string | string[] | undefined): string | null {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (spanContext && isSpanContextValid(spanContext)) return spanContext.traceId;
+  const header = Array.isArray(traceparent) ? traceparent[0] : traceparent;
+  const traceId = header ? TRACEPARENT.exec(header.trim().toLowerCase())?.[1] : undefined;
+  return traceId && traceId !== INVALID_TRACE_ID ? traceId : null;
+}
+
+/** Whether an OpenTelemetry span is active (then its instrumentation propagates traceparent). */
+export function hasActiveSpan(): boolean {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  return spanContext !== undefined && isSpanContextValid(spanContext);
+}

@@ -1,0 +1,75 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { buildProducerApp } from '@s2s/producer/app';
+import { loadProducerConfig } from '@s2s/producer/config';
+import type { FastifyInstance } from 'fastify';
+import { buildCallerApp } from '../src/app.js';
+import { loadCallerConfig } from '../src/config.js';
+
+export const PRODUCER_HOST = 'sample-producer.istio-apps.svc.clusterset.local';
+export const PRODUCER_URL = `http://${PRODUCER_HOST}:8080`;
+
+/** Identity variables set so no test ever asks a metadata server. */
+export const CALLER_IDENTITY_ENV = {
+  CLUSTER_NAME: 'cluster-a',
+  CLUSTER_LOCATION: 'us-west1-a',
+  POD_NAME: 'sample-caller-xyz',
+  POD_IP: '10.0.0.7',
+  APP_VERSION: 'v1',
+};
+
+export const PRODUCER_IDENTITY_ENV = {
+  CLUSTER_NAME: 'cluster-b',
+  CLUSTER_LOCATION: 'us-central1-a',
+  POD_NAME: 'sample-producer-abc',
+  POD_IP: '10.1.2.3',
+  APP_VERSION: 'v1',
+};
+
+export interface RunningProducer {
+  app: FastifyInstance;
+  port: number;
+  /** Requests that reached POST /producer/messages. */
+  received: () => number;
+}
+
+/** A real producer listening on 127.0.0.1 on a free port. */
+export async function startProducer(env: Record<string, string> = {}): Promise<RunningProducer> {
+  const app = await buildProducerApp({
+    config: loadProducerConfig({ ...PRODUCER_IDENTITY_ENV, ...env }),
+    logger: false,
+    metadataUrl: false,
+  });
+  let count = 0;
+  app.addHook('onRequest', async (request) => {
+    if (request.url === '/producer/messages') count += 1;
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  return { app, port, received: () => count };
+}
+
+/** A port nobody listens on (bound, then released). */
+export async function stoppedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The caller, addressing the producer by its clusterset name, connected to `port` locally. */
+export async function buildTestCaller(
+  port: number,
+  env: Record<string, string> = {},
+): Promise<FastifyInstance> {
+  const config = loadCallerConfig({
+    ...CALLER_IDENTITY_ENV,
+    PRODUCER_URL,
+    PRODUCER_CONNECT_TO: `${PRODUCER_HOST}:8080:127.0.0.1:${port}`,
+    ...env,
+  });
+  const app = await buildCallerApp({ config, logger: false, metadataUrl: false });
+  await app.ready();
+  return app;
+}

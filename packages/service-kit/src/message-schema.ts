@@ -1,0 +1,32 @@
+// Field rules of a message (CONTRACT.md, "Producer"): the producer and the caller accept the same
+// fields, so they are declared once here.
+import Type from 'typebox';
+
+/** 1–64 characters of `[A-Za-z0-9._-]`. */
+export const idSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' });
+/** At most 4096 characters. */
+export const payloadSchema = Type.String({ maxLength: 4096 });
+/** Milliseconds, 0 … the app's MAX_DELAY_MS. */
+export const delaySchema = (maxDelayMs: number) =>
+  Type.Integer({ minimum: 0, maximum: maxDelayMs });
+/** The status the producer answers with. */
+export const responseCodeSchema = Type.Integer({ minimum: 200, maximum: 599 });
+
+/** Request headers as Node gives them: a string, or an array for repeated ones. */
+export const headersSchema = Type.Record(
+  Type.String(),
+  Type.Union([Type.String(), Type.Array(Type.String())]),
+);
+
+/** Headers never echoed back: credentials must not travel into a response body. */
+const SECRET_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+export function withoutSecrets(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): Record<string, string | string[]> {
+  const echoed: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !SECRET_HEADERS.has(name.toLowerCase())) echoed[name] = value;
+  }
+  return echoed;
+}

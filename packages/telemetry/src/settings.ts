@@ -15,6 +15,8 @@ export interface TelemetrySettings {
   fallbackServiceName: string;
   /** Resource attributes taken from the pod's identity variables. */
   resourceAttributes: Record<string, string>;
+  /** Short names from OTEL_NODE_DISABLED_INSTRUMENTATIONS (`http`, `undici`, `fastify`, `pino`). */
+  disabledInstrumentations: ReadonlySet<string>;
   /** Anything worth a start-up warning (unsupported protocol, …). */
   warnings: string[];
 }
@@ -98,6 +100,12 @@ export function readTelemetrySettings(
     export: exporting ? { protocol: otlpProtocol(env, warnings) } : null,
     fallbackServiceName: serviceNameFromEntry(entryScript) ?? 'unknown_service:node',
     resourceAttributes,
+    disabledInstrumentations: new Set(
+      (value(env, 'OTEL_NODE_DISABLED_INSTRUMENTATIONS') ?? '')
+        .split(',')
+        .map((name) => name.trim().toLowerCase())
+        .filter((name) => name !== ''),
+    ),
     warnings,
   };
 }

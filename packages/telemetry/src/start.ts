@@ -16,29 +16,49 @@ import type { TelemetryHandle } from './handle.js';
 import type { TelemetrySettings } from './settings.js';
 import { isUntracedPath } from './untraced-paths.js';
 
-export function createInstrumentations(): Instrumentation[] {
-  return [
-    new HttpInstrumentation({
-      ignoreIncomingRequestHook: (request) => isUntracedPath(request.url),
-    }),
+/** Short names for OTEL_NODE_DISABLED_INSTRUMENTATIONS (the variable auto-instrumentations-node reads). */
+export type InstrumentationName = 'http' | 'undici' | 'fastify' | 'pino';
+
+export function createInstrumentations(
+  disabled: ReadonlySet<string> = new Set(),
+): Instrumentation[] {
+  const all: Array<[InstrumentationName, () => Instrumentation]> = [
+    [
+      'http',
+      () =>
+        new HttpInstrumentation({
+          ignoreIncomingRequestHook: (request) => isUntracedPath(request.url),
+        }),
+    ],
     // undici publishes diagnostics_channel events, so this works for an ESM `import { request }
     // from 'undici'` without any loader hook; it injects traceparent into the outgoing headers.
-    new UndiciInstrumentation(),
-    new FastifyOtelInstrumentation({
-      // Subscribes to Fastify's `fastify.initialization` diagnostics channel: every Fastify
-      // instance gets the plugin without the app registering anything.
-      registerOnInitialization: true,
-      ignorePaths: (route) => isUntracedPath(route.url),
-      // A span per hook (onRequest, preValidation, …) would triple the spans per request for
-      // little insight here; the request and handler spans stay.
-      instrumentHooks: false,
-    }),
-    new PinoInstrumentation({
-      // Log correlation only (trace_id/span_id/trace_flags on each line written inside a span).
-      // Logs go to stdout for the platform's log agent, not over OTLP.
-      disableLogSending: true,
-    }),
+    ['undici', () => new UndiciInstrumentation()],
+    [
+      'fastify',
+      () =>
+        new FastifyOtelInstrumentation({
+          // Subscribes to Fastify's `fastify.initialization` diagnostics channel: every Fastify
+          // instance gets the plugin without the app registering anything.
+          registerOnInitialization: true,
+          ignorePaths: (route) => isUntracedPath(route.url),
+          // A span per hook (onRequest, preValidation, …) or for the handler would triple the
+          // spans per request for little insight (each route has one handler); the `request`
+          // span with `http.route` stays, and sets the route on the http server span too.
+          instrumentHooks: false,
+          instrumentHandler: false,
+        }),
+    ],
+    [
+      'pino',
+      () =>
+        new PinoInstrumentation({
+          // Log correlation only (trace_id/span_id/trace_flags on each line written inside a span).
+          // Logs go to stdout for the platform's log agent, not over OTLP.
+          disableLogSending: true,
+        }),
+    ],
   ];
+  return all.filter(([name]) => !disabled.has(name)).map(([, create]) => create());
 }
 
 export function startTelemetry(settings: TelemetrySettings): TelemetryHandle | undefined {
@@ -73,7 +93,7 @@ export function startTelemetry(settings: TelemetrySettings): TelemetryHandle | u
     // empty list stops the NodeSDK from starting its OTLP metrics/logs exporters from env.
     metricReaders: [],
     logRecordProcessors: [],
-    instrumentations: createInstrumentations(),
+    instrumentations: createInstrumentations(settings.disabledInstrumentations),
   });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };

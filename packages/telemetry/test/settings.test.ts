@@ -95,6 +95,17 @@ describe('readTelemetrySettings', () => {
   });
 });
 
+describe('OTEL_NODE_DISABLED_INSTRUMENTATIONS', () => {
+  it('lists the short names to leave out, trimmed and lower-cased', () => {
+    const settings = readTelemetrySettings(
+      { OTEL_NODE_DISABLED_INSTRUMENTATIONS: ' Fastify, pino ,' },
+      undefined,
+    );
+    expect([...settings.disabledInstrumentations].sort()).toEqual(['fastify', 'pino']);
+    expect(readTelemetrySettings({}, undefined).disabledInstrumentations.size).toBe(0);
+  });
+});
+
 describe('serviceNameFromEntry', () => {
   it("names the service after the entry script's package, without the scope", () => {
     const app = mkdtempSync(join(tmpdir(), 's2s-telemetry-'));

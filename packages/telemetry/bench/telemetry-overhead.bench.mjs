@@ -1,0 +1,257 @@
+// Telemetry overhead of a relay service (caller → producer over undici), side by side in one run:
+//   off   — the caller started without `--import @s2s/telemetry/register`
+//   10%   — with it, OTEL_TRACES_SAMPLER=parentbased_traceidratio, ratio 0.1, exporting
+//   100%  — with it, ratio 1.0, exporting every span over OTLP/HTTP protobuf
+// to an OTLP receiver in this process. The producer runs without telemetry in every
+// configuration, so only the caller's cost changes. Closed loop (fixed concurrency), rounds
+// interleaved (off, 10%, 100%, off, …) so machine noise hits all three alike; the median round
+// per configuration counts. Targets: 10% ≥ 0.90 × off, 100% ≥ 0.80 × off.
+// Two figures per configuration: throughput (req/s) and the caller process's CPU time per
+// request (user + system, from /proc/PID/stat). On a machine shared with other work, throughput
+// swings with everyone else's load; CPU per request hardly does, and `off CPU / config CPU` is
+// the throughput ratio the caller would reach when CPU-bound on a core of its own.
+//
+//   pnpm --filter @s2s/telemetry bench [-- --rounds 5 --seconds 3 --connections 16]
+//   BENCH_APPS=real … uses apps/caller + apps/producer dist/server.js when built (default: auto)
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '16' },
+  },
+});
+const ROUNDS = Math.min(Number(flags.rounds), 20);
+const ROUND_MS = Math.min(Number(flags.seconds), 30) * 1000;
+const CONNECTIONS = Math.min(Number(flags.connections), 256);
+const MAX_REQUESTS_PER_ROUND = 2_000_000; // hard bound, far above what 2 cores reach
+
+const packageDir = fileURLToPath(new URL('../', import.meta.url));
+const repoDir = fileURLToPath(new URL('../../../', import.meta.url));
+const realCaller = `${repoDir}apps/caller/dist/server.js`;
+const realProducer = `${repoDir}apps/producer/dist/server.js`;
+const useRealApps =
+  process.env.BENCH_APPS === 'real' ||
+  (process.env.BENCH_APPS !== 'fixtures' && existsSync(realCaller) && existsSync(realProducer));
+
+/** CPU time (user + system) a process has used so far, in ms; Linux /proc only. */
+function cpuMs(pid) {
+  // Fields after the parenthesised command name: state is field 3, utime 14, stime 15 (clock ticks).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux x86-64 and arm64
+
+/** An OTLP/HTTP sink: drains each export and answers 200, counting requests and bytes. */
+async function startReceiver() {
+  const stats = { requests: 0, bytes: 0 };
+  const server = createServer((request, response) => {
+    request.on('data', (chunk) => (stats.bytes += chunk.length));
+    request.on('end', () => {
+      stats.requests++;
+      response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, stats, endpoint: `http://127.0.0.1:${server.address().port}` };
+}
+
+async function freePort() {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address();
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
+function withoutOtelEnv() {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')),
+  );
+}
+
+/** Starts a service and resolves once its port answers. */
+async function startService({ entry, register, env }) {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [...(register ? ['--import', '@s2s/telemetry/register'] : []), entry],
+    {
+      cwd: packageDir,
+      env: {
+        ...withoutOtelEnv(),
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        SHUTDOWN_DELAY_MS: '0',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const origin = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}`);
+    try {
+      const answer = await fetch(`${origin}/livez`);
+      if (answer.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${entry} did not start within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    origin,
+    pid: child.pid,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/** Closed loop: CONNECTIONS concurrent request loops for ROUND_MS. */
+async function measure({ origin, pid }) {
+  const pool = new Pool(origin, { connections: CONNECTIONS, pipelining: 1 });
+  const body = JSON.stringify({ id: 'bench', payload: 'x'.repeat(64) });
+  let completed = 0;
+  let failed = 0;
+  const cpuBefore = cpuMs(pid);
+  const start = performance.now();
+  const stopAt = start + ROUND_MS;
+  const loop = async () => {
+    while (performance.now() < stopAt && completed + failed < MAX_REQUESTS_PER_ROUND) {
+      try {
+        const answer = await pool.request({
+          method: 'POST',
+          path: '/caller/messages',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        await answer.body.dump();
+        if (answer.statusCode === 200) completed++;
+        else failed++;
+      } catch {
+        failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, loop));
+  const elapsedS = (performance.now() - start) / 1000;
+  const cpuPerRequestMs = (cpuMs(pid) - cpuBefore) / Math.max(1, completed + failed);
+  await pool.close();
+  return { rps: completed / elapsedS, cpuPerRequestMs, failed };
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+const receiver = await startReceiver();
+const producerEntry = useRealApps ? realProducer : `${packageDir}test/fixtures/producer.mjs`;
+const callerEntry = useRealApps ? realCaller : `${packageDir}test/fixtures/caller.mjs`;
+const producer = await startService({ entry: producerEntry, register: false, env: {} });
+
+const exporting = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+  OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+};
+const configurations = [
+  { name: 'off', register: false, env: {} },
+  { name: '10%', register: true, env: { ...exporting, OTEL_TRACES_SAMPLER_ARG: '0.1' } },
+  { name: '100%', register: true, env: { ...exporting, OTEL_TRACES_SAMPLER_ARG: '1' } },
+];
+const callers = [];
+for (const configuration of configurations) {
+  const producerUrl = useRealApps
+    ? 'http://sample-producer.istio-apps.svc.clusterset.local:8080'
+    : producer.origin;
+  const producerPort = new URL(producer.origin).port;
+  callers.push(
+    await startService({
+      entry: callerEntry,
+      register: configuration.register,
+      env: {
+        ...configuration.env,
+        OTEL_SERVICE_NAME: 'caller',
+        PRODUCER_URL: producerUrl,
+        PRODUCER_CONNECT_TO: `sample-producer.istio-apps.svc.clusterset.local:8080:127.0.0.1:${producerPort}`,
+      },
+    }),
+  );
+}
+
+console.log(
+  `telemetry overhead: ${useRealApps ? 'apps/caller → apps/producer' : 'fixture caller → fixture producer'}, ` +
+    `${ROUNDS} rounds × ${ROUND_MS / 1000} s × ${configurations.length} configurations, ${CONNECTIONS} connections`,
+);
+// Warm-up (JIT, connection pools) for every configuration, not counted.
+for (const caller of callers) await measure(caller).catch(() => undefined);
+
+const samples = configurations.map(() => []);
+const cpuSamples = configurations.map(() => []);
+for (let round = 1; round <= ROUNDS; round++) {
+  const line = [];
+  for (const [index, caller] of callers.entries()) {
+    const { rps, cpuPerRequestMs, failed } = await measure(caller);
+    samples[index].push(rps);
+    cpuSamples[index].push(cpuPerRequestMs);
+    line.push(
+      `${configurations[index].name} ${rps.toFixed(0)} req/s ${(cpuPerRequestMs * 1000).toFixed(0)} µs CPU/req` +
+        (failed ? ` (${failed} failed)` : ''),
+    );
+  }
+  console.log(`round ${round}: ${line.join(', ')}`);
+}
+
+const baseline = median(samples[0]);
+const cpuBaseline = median(cpuSamples[0]);
+const targets = { '10%': 0.9, '100%': 0.8 };
+const verdict = (ratio, target) => (target === undefined ? '' : ratio >= target ? 'met' : 'MISSED');
+console.log(
+  '\nconfiguration   req/s  throughput ratio   µs CPU/req  CPU-cost ratio (off/config)  target',
+);
+for (const [index, configuration] of configurations.entries()) {
+  const rps = median(samples[index]);
+  const cpu = median(cpuSamples[index]);
+  const target = targets[configuration.name];
+  const ratio = rps / baseline;
+  const cpuRatio = cpuBaseline / cpu;
+  console.log(
+    [
+      configuration.name.padEnd(13),
+      rps.toFixed(0).padStart(7),
+      `${ratio.toFixed(3)} ${verdict(ratio, target)}`.padStart(17),
+      (cpu * 1000).toFixed(0).padStart(12),
+      `${cpuRatio.toFixed(3)} ${verdict(cpuRatio, target)}`.padStart(28),
+      target === undefined ? '' : `  ≥ ${target.toFixed(2)}`,
+    ].join(' '),
+  );
+}
+console.log(
+  `OTLP receiver: ${receiver.stats.requests} export requests, ${(receiver.stats.bytes / 1e6).toFixed(1)} MB`,
+);
+
+for (const caller of callers) await caller.stop();
+await producer.stop();
+receiver.server.close();

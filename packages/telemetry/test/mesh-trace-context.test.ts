@@ -1,0 +1,81 @@
+// The sidecar in front of each app starts or continues a trace and passes its context in the
+// request headers; the app's spans join that trace only if the SDK extracts those headers and
+// forwards them on its outgoing call (docs/observability.md, "What the mesh adds").
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { startService, type ServiceProcess } from './support/service-process.js';
+import type { CallerAnswer } from './support/traces.js';
+
+const CALLER = fileURLToPath(new URL('./fixtures/caller.mjs', import.meta.url));
+const PRODUCER = fileURLToPath(new URL('./fixtures/producer.mjs', import.meta.url));
+
+const started: ServiceProcess[] = [];
+afterEach(async () => {
+  for (const service of started.splice(0)) await service.stop();
+});
+
+async function startPair(env: Record<string, string>): Promise<ServiceProcess> {
+  const producer = await startService({ entry: PRODUCER, env });
+  started.push(producer);
+  const caller = await startService({
+    entry: CALLER,
+    env: { ...env, PRODUCER_URL: producer.origin },
+  });
+  started.push(caller);
+  return caller;
+}
+
+async function callWithHeaders(
+  caller: ServiceProcess,
+  headers: Record<string, string>,
+): Promise<CallerAnswer> {
+  const answer = await request(`${caller.origin}/caller/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ id: 'mesh', payload: 'hi' }),
+  });
+  expect(answer.statusCode).toBe(200);
+  return (await answer.body.json()) as CallerAnswer;
+}
+
+const MESH_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const MESH_SPAN_ID = '00f067aa0ba902b7';
+
+describe('trace context set by the mesh', () => {
+  it("continues the sidecar's W3C traceparent and forwards it to the producer", async () => {
+    const caller = await startPair({});
+    const answer = await callWithHeaders(caller, {
+      traceparent: `00-${MESH_TRACE_ID}-${MESH_SPAN_ID}-01`,
+    });
+
+    const forwarded = answer.producerHeaders?.traceparent ?? '';
+    expect(forwarded).toMatch(new RegExp(`^00-${MESH_TRACE_ID}-[0-9a-f]{16}-01$`));
+    // The app's client span sits between: a new span id, not the sidecar's.
+    expect(forwarded).not.toContain(MESH_SPAN_ID);
+    const line = await caller.waitForLog((entry) => entry.msg === 'request completed');
+    expect(line.trace_id).toBe(MESH_TRACE_ID);
+  });
+
+  it('follows an unsampled decision made upstream (parentbased sampler)', async () => {
+    const caller = await startPair({});
+    const answer = await callWithHeaders(caller, {
+      traceparent: `00-${MESH_TRACE_ID}-${MESH_SPAN_ID}-00`,
+    });
+    expect(answer.producerHeaders?.traceparent).toMatch(
+      new RegExp(`^00-${MESH_TRACE_ID}-[0-9a-f]{16}-00$`),
+    );
+  });
+
+  it('with OTEL_PROPAGATORS including b3multi, joins and forwards a Zipkin-style x-b3 trace', async () => {
+    const caller = await startPair({ OTEL_PROPAGATORS: 'tracecontext,baggage,b3multi' });
+    const answer = await callWithHeaders(caller, {
+      'x-b3-traceid': MESH_TRACE_ID,
+      'x-b3-spanid': MESH_SPAN_ID,
+      'x-b3-sampled': '1',
+    });
+
+    expect(answer.producerHeaders?.['x-b3-traceid']).toBe(MESH_TRACE_ID);
+    expect(answer.producerHeaders?.traceparent).toMatch(new RegExp(`^00-${MESH_TRACE_ID}-`));
+  });
+});

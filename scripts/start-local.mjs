@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// `pnpm start` (after building both apps): runs the producer on 127.0.0.1:8081 and the caller on
+// :8080, the caller still addressing the producer by its clusterset name (CONTRACT.md, "Local
+// run"). Ctrl-C or SIGTERM is passed on to both; this script exits when both have exited.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const PRODUCER_HOST = 'sample-producer.istio-apps.svc.clusterset.local';
+const CALLER_PORT = 8080;
+const PRODUCER_PORT = 8081;
+
+// A laptop has no cluster: name it, so the identity needs no metadata-server lookup.
+const localIdentity = {
+  CLUSTER_NAME: process.env.CLUSTER_NAME ?? 'local',
+  CLUSTER_LOCATION: process.env.CLUSTER_LOCATION ?? 'localhost',
+};
+
+const services = [
+  {
+    name: 'producer',
+    entry: 'apps/producer/dist/server.js',
+    env: { HOST: '127.0.0.1', PORT: String(PRODUCER_PORT) },
+  },
+  {
+    name: 'caller',
+    entry: 'apps/caller/dist/server.js',
+    env: {
+      PORT: String(CALLER_PORT),
+      PRODUCER_URL: `http://${PRODUCER_HOST}:8080`,
+      PRODUCER_CONNECT_TO: `${PRODUCER_HOST}:8080:127.0.0.1:${PRODUCER_PORT}`,
+    },
+  },
+];
+
+for (const service of services) {
+  if (!existsSync(new URL(`../${service.entry}`, import.meta.url))) {
+    console.error(`start-local: ${service.entry} is missing; build first (pnpm start does).`);
+    process.exit(1);
+  }
+}
+
+let stopping = false;
+let failed = false;
+const children = services.map((service) => {
+  const child = spawn(process.execPath, ['--enable-source-maps', service.entry], {
+    cwd: root,
+    env: {
+      ...process.env,
+      ...localIdentity,
+      SHUTDOWN_DELAY_MS: '0',
+      ...service.env,
+    },
+    stdio: 'inherit',
+    // Own process group: a terminal's Ctrl-C reaches only this script, which then sends each
+    // service exactly one SIGTERM (a second signal would make close-with-grace exit 1).
+    detached: true,
+  });
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      if (code !== 0) failed = true;
+      if (!stopping) {
+        console.error(`start-local: ${service.name} exited (${signal ?? code}); stopping the other`);
+        stopAll('SIGTERM');
+      }
+      resolve();
+    });
+  });
+  return { service, child, exited };
+});
+
+function stopAll(signal) {
+  stopping = true;
+  for (const { child } of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  }
+}
+
+process.on('SIGINT', () => stopAll('SIGTERM'));
+process.on('SIGTERM', () => stopAll('SIGTERM'));
+// If this script dies anyway, the detached services must not outlive it.
+process.on('exit', () => {
+  for (const { child } of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+});
+
+// Announce the UI once the caller is ready (bounded wait).
+const readyUrl = `http://127.0.0.1:${CALLER_PORT}/readyz`;
+const deadline = Date.now() + 30_000;
+while (!stopping && Date.now() < deadline) {
+  const ready = await fetch(readyUrl, { signal: AbortSignal.timeout(1_000) })
+    .then((response) => response.ok)
+    .catch(() => false);
+  if (ready) {
+    console.log(`\n  s2s is running: open http://localhost:${CALLER_PORT}/ (Ctrl-C stops both)\n`);
+    break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
+}
+
+await Promise.all(children.map(({ exited }) => exited));
+process.exit(failed ? 1 : 0);

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertCanSimulate, downClusterSet } from '@s2s/clusterset-sim';
+import { DEFAULT_STATE_ROOT, assertCanSimulate, downClusterSet } from '@s2s/clusterset-sim';
+import { acquireInstanceLock } from '../src/instance-lock.js';
 import { E2E_INSTANCE, USE_STAND_INS } from '../src/simulation.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -20,8 +21,21 @@ export default async function setup(): Promise<() => Promise<void>> {
       );
     }
   }
-  await downClusterSet({ instance: E2E_INSTANCE });
-  return async () => {
+  const release = await acquireInstanceLock(
+    path.join(DEFAULT_STATE_ROOT, `e2e-${E2E_INSTANCE}.lock`),
+    6 * 60_000,
+  );
+  try {
     await downClusterSet({ instance: E2E_INSTANCE });
+  } catch (error) {
+    release();
+    throw error;
+  }
+  return async () => {
+    try {
+      await downClusterSet({ instance: E2E_INSTANCE });
+    } finally {
+      release();
+    }
   };
 }

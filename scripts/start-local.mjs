@@ -61,7 +61,9 @@ const children = services.map((service) => {
     child.on('exit', (code, signal) => {
       if (code !== 0) failed = true;
       if (!stopping) {
-        console.error(`start-local: ${service.name} exited (${signal ?? code}); stopping the other`);
+        console.error(
+          `start-local: ${service.name} exited (${signal ?? code}); stopping the other`,
+        );
         stopAll('SIGTERM');
       }
       resolve();

@@ -100,3 +100,14 @@ describe('k8s/ingress-gateway (for meshes that install no gateway)', () => {
     );
   });
 });
+
+describe('k8s/loadtest (the in-cluster load-test Job)', () => {
+  it('renders objects that validate against their schemas, in istio-apps', async () => {
+    const objects = render('k8s/loadtest');
+    expect(objects.some((o) => o.kind === 'Job')).toBe(true);
+    for (const object of objects) {
+      await validateObject(object);
+      expect(object.metadata.namespace).toBe('istio-apps');
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDockerfile } from './support/dockerfile.js';
@@ -41,7 +41,9 @@ function imagesIn(overlay: string): string[] {
 }
 
 function builtImages(): Set<string> {
-  return new Set(configs.flatMap((c) => (c.build?.artifacts ?? []).map((a) => a.image)));
+  return new Set(
+    variants.flatMap(({ config }) => (config.build?.artifacts ?? []).map((a) => a.image)),
+  );
 }
 
 describe('skaffold.yaml', () => {
@@ -159,23 +161,22 @@ describe('skaffold.yaml', () => {
     }
   });
 
-  it('wires the load-test image and Job as a loadtest config once packages/loadtest ships them', () => {
-    const hasLoadtestImage = existsSync(fromRepo('packages/loadtest/Dockerfile'));
-    const loadtestManifests = fromRepo('k8s/loadtest');
-    const hasLoadtestManifests =
-      existsSync(loadtestManifests) &&
-      readdirSync(loadtestManifests).some((f) => f === 'kustomization.yaml');
-    const loadtest = configs.find((c) => c.metadata?.name === 'loadtest');
-    if (hasLoadtestImage && hasLoadtestManifests) {
-      // Not wired yet is a failure once both exist: the issue asks for a Skaffold module.
-      expect(loadtest, 'skaffold.yaml needs a loadtest config').toBeDefined();
-    }
-    if (loadtest) {
-      expect(
-        loadtest.build?.artifacts?.every((a) =>
-          existsSync(fromRepo(a.context ?? '.', a.docker?.dockerfile ?? 'Dockerfile')),
-        ),
-      ).toBe(true);
+  it('runs the load-test Job only on request (-p loadtest), in the caller cluster, after the apps', () => {
+    const loadtest = configNamed(configs, 'loadtest');
+    // Opt-in: without a profile the config builds and deploys nothing.
+    expect(loadtest.build?.artifacts ?? []).toEqual([]);
+    expect(loadtest.deploy).toBeUndefined();
+    expect(configs.at(-1)).toBe(loadtest); // configs deploy in file order: the apps first
+
+    const run = withProfile(loadtest, 'loadtest');
+    expect(run.deploy?.kubeContext).toBe(configNamed(configs, 'caller').deploy?.kubeContext);
+    const single = withProfile(loadtest, 'single-cluster-loadtest');
+    expect(single.deploy?.kubeContext).toBeUndefined();
+    for (const config of [run, single]) {
+      expect(config.manifests?.kustomize?.paths).toEqual(['k8s/loadtest']);
+      const artifacts = config.build?.artifacts ?? [];
+      expect(artifacts.map((a) => a.image)).toEqual(['s2s-loadtest']);
+      expect(new Set(imagesIn('k8s/loadtest'))).toEqual(new Set(['s2s-loadtest']));
     }
   });
 });

@@ -75,10 +75,34 @@ export function schemaErrors(config: unknown): string[] {
 export function withProfile(config: SkaffoldConfig, profileName: string): SkaffoldConfig {
   const profile = config.profiles?.find((p) => p.name === profileName);
   if (!profile) throw new Error(`config ${config.metadata?.name} has no profile ${profileName}`);
-  const { profiles: _profiles, ...base } = structuredClone(config);
+  const { profiles: _profiles, ...base } = structuredClone(config) as Record<string, unknown>;
+  // Skaffold lays a profile's sections onto the config field by field (a field the profile sets
+  // replaces the config's), then applies the profile's JSON patches.
+  for (const section of PROFILE_SECTIONS) {
+    const value = (profile as unknown as Record<string, unknown>)[section];
+    if (value === undefined) continue;
+    const current = base[section];
+    base[section] =
+      isObject(current) && isObject(value)
+        ? { ...current, ...structuredClone(value) }
+        : structuredClone(value);
+  }
   const patched = fastJsonPatch.applyPatch(base, profile.patches ?? [], true, false).newDocument;
   return patched as SkaffoldConfig;
 }
+
+const PROFILE_SECTIONS = [
+  'build',
+  'test',
+  'manifests',
+  'deploy',
+  'portForward',
+  'resourceSelector',
+  'verify',
+  'customActions',
+];
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function configNamed(configs: SkaffoldConfig[], name: string): SkaffoldConfig {
   const config = configs.find((c) => c.metadata?.name === name);

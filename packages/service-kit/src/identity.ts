@@ -132,6 +132,7 @@ export const identitySchema = Type.Object({
   clusterLocation: Type.String(),
   podName: Type.String(),
   podIp: Type.String(),
-  appVersion: Type.Union([Type.String(), Type.Null()]),
+  // A type list rather than anyOf: fast-json-stringify then needs no validator to pick a branch.
+  appVersion: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
   hostName: Type.String(),
 });

@@ -5,7 +5,6 @@ import { FastifyOtelInstrumentation } from '@fastify/otel';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
@@ -14,6 +13,7 @@ import { NoopSpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { TelemetryHandle } from './handle.js';
 import type { TelemetrySettings } from './settings.js';
+import { createUndiciInstrumentation } from './undici-client-spans.js';
 import { isUntracedPath } from './untraced-paths.js';
 
 /** Short names for OTEL_NODE_DISABLED_INSTRUMENTATIONS (the variable auto-instrumentations-node reads). */
@@ -32,7 +32,7 @@ export function createInstrumentations(
     ],
     // undici publishes diagnostics_channel events, so this works for an ESM `import { request }
     // from 'undici'` without any loader hook; it injects traceparent into the outgoing headers.
-    ['undici', () => new UndiciInstrumentation()],
+    ['undici', createUndiciInstrumentation],
     [
       'fastify',
       () =>

@@ -166,6 +166,21 @@ describe.each(['http/json', 'http/protobuf'])('exporting over OTLP %s', (protoco
     expect(receiver.spans.filter(mentionsProbe)).toEqual([]);
   });
 
+  it("sends one traceparent, the client span's, when the app also injected one by hand", async () => {
+    const answer = await postJson(`${caller.origin}/caller/messages-manual-inject`, {
+      id: 'manual-inject',
+      payload: 'hi',
+    });
+    expect(answer.statusCode).toBe(200);
+    // Two traceparent headers would arrive joined by ", " and fail to parse downstream.
+    const traceId = traceIdOf(answer.body.producerHeaders?.traceparent);
+    const spans = await receiver.waitFor(hasFullTrace(traceId));
+    const trace = spans.filter((span) => span.traceId === traceId);
+    const client = clientSpanOf(trace, 'caller')!;
+    expect(answer.body.producerHeaders?.traceparent).toContain(client.spanId);
+    expect(isAncestor(trace, client, serverSpanOf(trace, 'producer')!)).toBe(true);
+  });
+
   it('instruments an ESM named import of node:http (the loader hook is active)', async () => {
     const answer = await postJson(`${caller.origin}/caller/messages-via-http`, {
       id: 'esm-http',

@@ -75,6 +75,13 @@ async function main(argv: string[]): Promise<number> {
         }),
       );
       const ttlMinutes = number(values['ttl-minutes'], 'ttl-minutes') ?? 240;
+      // Interrupted half-way: take down what was made so far instead of leaving it running.
+      const interrupted = (signal: NodeJS.Signals) => {
+        console.error(`\n${signal}: removing what was started so far…`);
+        void downClusterSet({ instance, keepLogs: true }).finally(() => process.exit(130));
+      };
+      process.once('SIGINT', interrupted);
+      process.once('SIGTERM', interrupted);
       const clusterSet = await upClusterSet({
         instance,
         rttMs: number(values['rtt-ms'], 'rtt-ms'),

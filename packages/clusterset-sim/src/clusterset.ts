@@ -18,7 +18,17 @@ import { fileURLToPath } from 'node:url';
 import type { EndpointStatus } from './clusterset-balancer.js';
 import { control } from './control-channel.js';
 import type { CutMode, LinkState, LinkStats } from './link-shaper.js';
-import { isAlive, ip, ipQuiet, run, signal, tail, waitFor, waitForExit } from './system.js';
+import {
+  GiveUpError,
+  isAlive,
+  ip,
+  ipQuiet,
+  run,
+  signal,
+  tail,
+  waitFor,
+  waitForExit,
+} from './system.js';
 import {
   CALLER_CLUSTER,
   CLUSTERSET_HOST,
@@ -134,6 +144,13 @@ function writeState(state: SimState): void {
 /** Fails loudly unless this process can create network namespaces. */
 export async function assertCanSimulate(): Promise<void> {
   if (process.platform !== 'linux') throw new Error('the clusterset simulation needs Linux');
+  const nodeMajor = Number(process.versions.node.split('.')[0]);
+  if (nodeMajor < 24) {
+    // The apps are started with this very node binary.
+    throw new Error(
+      `the clusterset simulation needs Node 24 or later, this is ${process.version} (source .ci/env.sh)`,
+    );
+  }
   if (process.getuid?.() !== 0) {
     throw new Error(
       'the clusterset simulation needs root (network namespaces and veth links); run as root',
@@ -443,7 +460,7 @@ export class ClusterSet {
     const record = this.record(name);
     const alive = () => {
       if (record.pid === null || !isAlive(record.pid)) {
-        throw new Error(`${name} exited during start-up:\n${tail(record.log)}`);
+        throw new GiveUpError(`${name} exited during start-up:\n${tail(record.log)}`);
       }
     };
     const fatal = async <T>(check: () => Promise<T | undefined>) => {
@@ -485,7 +502,7 @@ export class ClusterSet {
         );
       }
     } catch (error) {
-      if (error instanceof Error && /exited during start-up/.test(error.message)) throw error;
+      if (error instanceof GiveUpError) throw error;
       throw new Error(
         `${error instanceof Error ? error.message : String(error)}\n--- ${record.log} ---\n${tail(record.log)}`,
         { cause: error },

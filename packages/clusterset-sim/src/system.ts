@@ -64,6 +64,9 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
   return !isAlive(pid);
 }
 
+/** Thrown by a `waitFor` check to stop waiting at once (e.g. the process died). */
+export class GiveUpError extends Error {}
+
 /** Polls `check` until it returns a value other than undefined, or throws after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,
@@ -78,6 +81,7 @@ export async function waitFor<T>(
       const value = await check();
       if (value !== undefined) return value;
     } catch (error) {
+      if (error instanceof GiveUpError) throw error;
       lastError = error;
     }
     await sleep(intervalMs);

@@ -1,7 +1,8 @@
 // The shared client: one undici Agent, one breaker and one retry budget per client, nothing global.
 //
 // Composition, outermost first (no undici interceptors are used, so there is no `compose` order to get
-// wrong):  breaker (opossum) -> per-call deadline (its own abort signal) -> at most one retry -> Agent.request.
+// wrong):  breaker (opossum) -> per-call deadline (unref timer) -> at most one retry -> Agent.dispatch with a
+// ResponseCollector handler (response-collector.ts).
 // The breaker sees one result per call, retry included; the deadline covers both attempts.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -20,6 +21,7 @@ import {
 } from './classify.js';
 import { connectToConnector, normaliseConnectTo } from './connect-to.js';
 import { Deadline } from './deadline.js';
+import { ResponseCollector } from './response-collector.js';
 import { RetryBudget } from './retry-budget.js';
 import type {
   BreakerState,
@@ -229,35 +231,41 @@ class UndiciServiceClient implements ServiceClient {
     return result;
   }
 
-  /** One request; the body is always read to its end or destroyed. */
+  /** One request; the body is always read to its end or the request aborted. */
   async #attempt(call: PreparedCall, deadline: Deadline): Promise<Attempt> {
-    let responseStarted = false;
+    const collector = new ResponseCollector();
+    deadline.watch(collector);
     try {
-      const response = await this.#agent.request({
-        origin: this.origin,
-        path: call.path,
-        method: call.method,
-        headers: call.headers,
-        body: call.body,
-        signal: deadline,
-        // undici's own timers stay behind this call's deadline (which may exceed the client's).
-        headersTimeout: call.timeoutMs + BACKSTOP_MARGIN_MS,
-        bodyTimeout: call.timeoutMs + BACKSTOP_MARGIN_MS,
-      });
-      responseStarted = true;
-      const text = await response.body.text();
+      this.#agent.dispatch(
+        {
+          origin: this.origin,
+          path: call.path,
+          method: call.method,
+          headers: call.headers,
+          body: call.body,
+          // undici's own timers stay behind this call's deadline (which may exceed the client's).
+          headersTimeout: call.timeoutMs + BACKSTOP_MARGIN_MS,
+          bodyTimeout: call.timeoutMs + BACKSTOP_MARGIN_MS,
+        },
+        collector,
+      );
+    } catch (err) {
+      collector.onResponseError(null, err as Error);
+    }
+    try {
+      const response = await collector.promise;
       return {
         answered: true,
         statusCode: response.statusCode,
         headers: response.headers,
-        body: parseBody(text, response.headers['content-type']),
+        body: parseBody(response.text, response.headers['content-type']),
       };
     } catch (err) {
       const code = deadline.expired ? DEADLINE_CODE : errorCodeOf(err);
       return {
         answered: false,
         code,
-        notDelivered: provablyNotDelivered(err, code, responseStarted),
+        notDelivered: provablyNotDelivered(err, code, collector.responseStarted),
       };
     }
   }

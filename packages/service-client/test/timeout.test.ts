@@ -61,6 +61,22 @@ describe('per-call deadline', () => {
     expect(result.outcome).toBe('ok');
   });
 
+  it('times out a call still queued for a socket at its deadline, and never sends it', async () => {
+    server = await startTestServer((_req, res) => {
+      setTimeout(() => json(res, 200, {}), 800);
+    });
+    client = createServiceClient({ origin: `http://127.0.0.1:${server.port}`, connections: 1 });
+
+    const holdsTheSocket = client.call({ path: '/first' });
+    const queued = await client.call({ path: '/second', timeoutMs: 200 });
+
+    expect(queued.outcome).toBe('timeout');
+    expect(queued.latencyMs).toBeLessThan(700);
+    expect((await holdsTheSocket).outcome).toBe('ok');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.requests()).toBe(1);
+  });
+
   it('times out a body that stalls after the headers', async () => {
     server = await startTestServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });

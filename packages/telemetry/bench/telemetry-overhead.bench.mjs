@@ -11,7 +11,7 @@
 // swings with everyone else's load; CPU per request hardly does, and `off CPU / config CPU` is
 // the throughput ratio the caller would reach when CPU-bound on a core of its own.
 //
-//   pnpm --filter @s2s/telemetry bench [-- --rounds 5 --seconds 3 --connections 16]
+//   pnpm --filter @s2s/telemetry bench [-- --rounds 5 --seconds 3 --connections 16 --breakdown]
 //   BENCH_APPS=real … uses apps/caller + apps/producer dist/server.js when built (default: auto)
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -26,6 +26,9 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '16' },
+    // Adds one 10% configuration per instrumentation left out (OTEL_NODE_DISABLED_INSTRUMENTATIONS),
+    // to see what each one costs.
+    breakdown: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Math.min(Number(flags.rounds), 20);
@@ -94,7 +97,7 @@ async function startService({ entry, register, env }) {
         ...withoutOtelEnv(),
         HOST: '127.0.0.1',
         PORT: String(port),
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
         SHUTDOWN_DELAY_MS: '0',
         ...env,
       },
@@ -181,6 +184,28 @@ const configurations = [
   { name: '10%', register: true, env: { ...exporting, OTEL_TRACES_SAMPLER_ARG: '0.1' } },
   { name: '100%', register: true, env: { ...exporting, OTEL_TRACES_SAMPLER_ARG: '1' } },
 ];
+if (flags.breakdown) {
+  configurations.push({
+    name: '10%, SDK only',
+    register: true,
+    env: {
+      ...exporting,
+      OTEL_TRACES_SAMPLER_ARG: '0.1',
+      OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'http,undici,fastify,pino',
+    },
+  });
+  for (const left of ['http', 'undici', 'fastify', 'pino']) {
+    configurations.push({
+      name: `10% w/o ${left}`,
+      register: true,
+      env: {
+        ...exporting,
+        OTEL_TRACES_SAMPLER_ARG: '0.1',
+        OTEL_NODE_DISABLED_INSTRUMENTATIONS: left,
+      },
+    });
+  }
+}
 const callers = [];
 for (const configuration of configurations) {
   const producerUrl = useRealApps
@@ -239,7 +264,7 @@ for (const [index, configuration] of configurations.entries()) {
   const cpuRatio = cpuBaseline / cpu;
   console.log(
     [
-      configuration.name.padEnd(13),
+      configuration.name.padEnd(16),
       rps.toFixed(0).padStart(7),
       `${ratio.toFixed(3)} ${verdict(ratio, target)}`.padStart(17),
       (cpu * 1000).toFixed(0).padStart(12),

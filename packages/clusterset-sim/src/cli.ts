@@ -20,6 +20,7 @@ commands:
   shape    change the link (--rtt-ms N, --jitter-ms N)
   stop     stop one process (--name NAME [--signal SIGTERM|SIGKILL])
   start    start a stopped process again (--name NAME)
+  resolve  resolve a name the way cluster-1 does (--name HOST)
 
 options:
   --instance N     simulation instance 0..15 (default 0; the e2e tests use 1)
@@ -137,6 +138,15 @@ async function main(argv: string[]): Promise<number> {
         ),
       );
       return 0;
+    case 'resolve': {
+      if (!values.name)
+        throw new UsageError(
+          'resolve needs --name (e.g. sample-producer.istio-apps.svc.clusterset.local)',
+        );
+      const addresses = await ClusterSet.attach({ instance }).resolveInCluster1(values.name);
+      console.log(addresses.length > 0 ? addresses.join('\n') : `${values.name}: not found`);
+      return addresses.length > 0 ? 0 : 1;
+    }
     case 'stop':
     case 'start': {
       if (!values.name) throw new UsageError(`${command} needs --name (e.g. producer-a)`);

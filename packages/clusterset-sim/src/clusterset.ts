@@ -19,6 +19,7 @@ import type { EndpointStatus } from './clusterset-balancer.js';
 import { control } from './control-channel.js';
 import type { CutMode, LinkState, LinkStats } from './link-shaper.js';
 import {
+  CommandError,
   GiveUpError,
   isAlive,
   ip,
@@ -401,6 +402,31 @@ export class ClusterSet {
   async endpoints(): Promise<EndpointStatus[]> {
     const status = await control<{ endpoints: EndpointStatus[] }>(this.controlSocket('balancer'));
     return status.endpoints;
+  }
+
+  /**
+   * Resolves `name` the way a process in cluster-1 does (getaddrinfo with cluster-1's
+   * resolv.conf), via `getent ahostsv4`. Resolves with the addresses, `[]` when the name does
+   * not resolve.
+   */
+  async resolveInCluster1(name: string): Promise<string[]> {
+    const output = await run(
+      'ip',
+      ['netns', 'exec', this.topology.namespaces.cluster1, 'getent', 'ahostsv4', name],
+      10_000,
+    ).catch((error: unknown) => {
+      // getent exits 2 when the name is not found.
+      if (error instanceof CommandError && error.exitCode === 2) return '';
+      throw error;
+    });
+    return [
+      ...new Set(
+        output
+          .split('\n')
+          .map((line) => line.split(/\s+/)[0])
+          .filter(Boolean),
+      ),
+    ] as string[];
   }
 
   processes(): ProcessStatus[] {

@@ -3,6 +3,16 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** A command that ran and failed; `exitCode` is null when it was killed (e.g. timed out). */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+  ) {
+    super(message);
+  }
+}
+
 export async function run(command: string, args: string[], timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
@@ -12,7 +22,10 @@ export async function run(command: string, args: string[], timeoutMs = 10_000): 
       (error, stdout, stderr) => {
         if (error) {
           reject(
-            new Error(`${command} ${args.join(' ')} failed: ${stderr.trim() || error.message}`),
+            new CommandError(
+              `${command} ${args.join(' ')} failed: ${stderr.trim() || error.message}`,
+              typeof error.code === 'number' ? error.code : null,
+            ),
           );
           return;
         }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CALLER_CLUSTER, PRODUCER_CLUSTER } from '@s2s/clusterset-sim';
+import { CALLER_CLUSTER, CLUSTERSET_HOST, PRODUCER_CLUSTER } from '@s2s/clusterset-sim';
 import type { ClusterSet } from '@s2s/clusterset-sim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callThroughGateway } from '../src/gateway-client.js';
@@ -92,8 +92,21 @@ describe('a call from cluster-1 to cluster-2 through the ingress gateway', () =>
     }
   });
 
+  it('resolves the exported name to the ClusterSetIP in cluster-1 and no other clusterset name', async () => {
+    expect(await sim.resolveInCluster1(CLUSTERSET_HOST)).toEqual([
+      sim.topology.addresses.clusterSetIp,
+    ]);
+    expect(await sim.resolveInCluster1('sample-caller.istio-apps.svc.clusterset.local')).toEqual(
+      [],
+    );
+    expect(
+      await sim.resolveInCluster1('sample-producer.other-namespace.svc.clusterset.local'),
+    ).toEqual([]);
+  });
+
   it('resolves the clusterset name only through the simulated DNS: without it the caller reports unreachable and never hangs', async () => {
     await sim.stop('dns');
+    expect(await sim.resolveInCluster1(CLUSTERSET_HOST)).toEqual([]);
     // Pooled connections skip DNS; once they have been idle past the client's keep-alive
     // timeout (4 s) the next call needs a lookup. Bounded: at most 5 tries, 5 s apart.
     let last: Awaited<ReturnType<typeof callThroughGateway>> | null = null;

@@ -1,4 +1,5 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import { createRequire } from 'node:module';
+import type { Histogram } from 'hdr-histogram-js';
 import type { BreakerState } from './envelope.js';
 import type {
   BreakerTransitionSeen,
@@ -29,15 +30,25 @@ export interface RequestRecord {
 // The run-wide histograms use plain 32-bit counters (fastest to record, ~190 KB each); the
 // per-second ones are packed (a few KB each, so hour-long runs stay small) with 2 digits, plenty
 // for a chart.
+type HistogramClass = new (lowest: number, highest: number, digits: number) => Histogram;
+// The two histogram classes straight from their CommonJS modules: the package index also loads
+// the WebAssembly build and the log writer (~100 ms of start-up CPU for nothing here). require()
+// because ESM default-import interop of these modules differs between Node and Vitest.
+const require = createRequire(import.meta.url);
+const Int32Histogram = (
+  require('hdr-histogram-js/dist/Int32Histogram') as { default: HistogramClass }
+).default;
+const PackedHistogram = (
+  require('hdr-histogram-js/dist/PackedHistogram') as { default: HistogramClass }
+).default;
+
 function newHistogram(kind: 'run' | 'second' = 'run'): Histogram {
-  return build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 3_600_000_000,
-    numberOfSignificantValueDigits: kind === 'run' ? 3 : 2,
-    bitBucketSize: kind === 'run' ? 32 : 'packed',
-    autoResize: true,
-    useWebAssembly: false,
-  });
+  const histogram: Histogram =
+    kind === 'run'
+      ? new Int32Histogram(1, 3_600_000_000, 3)
+      : new PackedHistogram(1, 3_600_000_000, 2);
+  histogram.autoResize = true;
+  return histogram;
 }
 
 const toMicros = (ms: number): number => Math.max(1, Math.round(ms * 1000));
@@ -174,7 +185,9 @@ export class Measurement {
   }
 
   private bucket(at: number): SecondBucket {
-    const second = Math.max(0, Math.floor((at - this.measuredStart) / 1000));
+    // The epsilon keeps a request due exactly on a second boundary in that second despite
+    // floating-point error in t0 + i / rate.
+    const second = Math.max(0, Math.floor((at - this.measuredStart + 1e-6) / 1000));
     for (let i = this.seconds.length; i <= second; i += 1) {
       this.seconds.push({
         scheduled: 0,

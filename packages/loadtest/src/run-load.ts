@@ -278,7 +278,14 @@ class LoadRequest implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     const endedAt = performance.now();
-    const body = this.chunks === null ? null : Buffer.concat(this.chunks).toString('utf8');
+    const chunks = this.chunks;
+    // An envelope is small and usually arrives in one chunk: skip the copy then.
+    const body =
+      chunks === null
+        ? null
+        : chunks.length === 1
+          ? chunks[0]!.toString('utf8')
+          : Buffer.concat(chunks).toString('utf8');
     const envelope = readEnvelope(body);
     this.settle({
       scheduledAt: this.scheduledAt,

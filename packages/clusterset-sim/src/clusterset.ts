@@ -167,121 +167,59 @@ export async function assertCanSimulate(): Promise<void> {
   }
 }
 
+/** `ip` in namespace `ns` (null: the root namespace); `words` is split on spaces. */
+function ipIn(ns: string | null, words: string): Promise<string> {
+  const args = words.split(' ');
+  return ns ? ip('-n', ns, ...args) : ip(...args);
+}
+
+/** A veth pair from `a` to `b`, addressed and up. A namespace of null is the root one. */
+async function vethPair(
+  a: { ns: string | null; name: string; address: string },
+  b: { ns: string; name: string; address: string },
+  prefix: number,
+): Promise<void> {
+  await ipIn(a.ns, `link add ${a.name} type veth peer name ${b.name} netns ${b.ns}`);
+  await ipIn(a.ns, `addr add ${a.address}/${prefix} dev ${a.name}`);
+  await ipIn(b.ns, `addr add ${b.address}/${prefix} dev ${b.name}`);
+  await ipIn(a.ns, `link set ${a.name} up`);
+  await ipIn(b.ns, `link set ${b.name} up`);
+}
+
 async function createNetwork(topology: Topology): Promise<void> {
   const { namespaces: ns, veths, addresses: a, prefixes } = topology;
   for (const name of Object.values(ns)) {
     await ip('netns', 'add', name);
-    await ip('-n', name, 'link', 'set', 'lo', 'up');
+    await ipIn(name, 'link set lo up');
   }
   // root ↔ cluster-1: the gateway's address is what a person opens.
-  await ip(
-    'link',
-    'add',
-    veths.host.hostSide,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    veths.host.cluster1Side,
-    'netns',
-    ns.cluster1,
+  await vethPair(
+    { ns: null, name: veths.host.hostSide, address: a.hostGatewayPeer },
+    { ns: ns.cluster1, name: veths.host.cluster1Side, address: a.gateway },
+    prefixes.hostLink,
   );
-  await ip('addr', 'add', `${a.hostGatewayPeer}/${prefixes.hostLink}`, 'dev', veths.host.hostSide);
-  await ip('link', 'set', veths.host.hostSide, 'up');
-  await ip(
-    '-n',
-    ns.cluster1,
-    'addr',
-    'add',
-    `${a.gateway}/${prefixes.hostLink}`,
-    'dev',
-    veths.host.cluster1Side,
-  );
-  await ip('-n', ns.cluster1, 'link', 'set', veths.host.cluster1Side, 'up');
   // cluster-1 ↔ link ↔ cluster-2
-  const c1l = veths.cluster1ToLink;
-  await ip(
-    '-n',
-    ns.cluster1,
-    'link',
-    'add',
-    c1l.cluster1Side,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    c1l.linkSide,
-    'netns',
-    ns.link,
+  await vethPair(
+    { ns: ns.cluster1, name: veths.cluster1ToLink.cluster1Side, address: a.cluster1Node },
+    { ns: ns.link, name: veths.cluster1ToLink.linkSide, address: a.linkCluster1Side },
+    prefixes.links,
   );
-  await ip(
-    '-n',
-    ns.cluster1,
-    'addr',
-    'add',
-    `${a.cluster1Node}/${prefixes.links}`,
-    'dev',
-    c1l.cluster1Side,
+  await vethPair(
+    { ns: ns.link, name: veths.linkToCluster2.linkSide, address: a.linkCluster2Side },
+    { ns: ns.cluster2, name: veths.linkToCluster2.cluster2Side, address: a.cluster2Node },
+    prefixes.links,
   );
-  await ip(
-    '-n',
-    ns.link,
-    'addr',
-    'add',
-    `${a.linkCluster1Side}/${prefixes.links}`,
-    'dev',
-    c1l.linkSide,
-  );
-  await ip('-n', ns.cluster1, 'link', 'set', c1l.cluster1Side, 'up');
-  await ip('-n', ns.link, 'link', 'set', c1l.linkSide, 'up');
-  const l2c = veths.linkToCluster2;
-  await ip(
-    '-n',
-    ns.link,
-    'link',
-    'add',
-    l2c.linkSide,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    l2c.cluster2Side,
-    'netns',
-    ns.cluster2,
-  );
-  await ip(
-    '-n',
-    ns.link,
-    'addr',
-    'add',
-    `${a.linkCluster2Side}/${prefixes.links}`,
-    'dev',
-    l2c.linkSide,
-  );
-  await ip(
-    '-n',
-    ns.cluster2,
-    'addr',
-    'add',
-    `${a.cluster2Node}/${prefixes.links}`,
-    'dev',
-    l2c.cluster2Side,
-  );
-  await ip('-n', ns.link, 'link', 'set', l2c.linkSide, 'up');
-  await ip('-n', ns.cluster2, 'link', 'set', l2c.cluster2Side, 'up');
   // Service and pod addresses live on loopback, as /32s.
-  await ip('-n', ns.cluster1, 'addr', 'add', `${a.dns}/32`, 'dev', 'lo');
-  await ip('-n', ns.cluster1, 'addr', 'add', `${a.caller}/32`, 'dev', 'lo');
-  await ip('-n', ns.cluster2, 'addr', 'add', `${a.clusterSetIp}/32`, 'dev', 'lo');
-  for (const producer of a.producers) {
-    await ip('-n', ns.cluster2, 'addr', 'add', `${producer}/32`, 'dev', 'lo');
+  for (const address of [a.dns, a.caller]) await ipIn(ns.cluster1, `addr add ${address}/32 dev lo`);
+  for (const address of [a.clusterSetIp, ...a.producers]) {
+    await ipIn(ns.cluster2, `addr add ${address}/32 dev lo`);
   }
   // The link namespace intercepts traffic for the ClusterSetIP (a sidecar would use an
   // iptables redirect; a local address does the same here), so it crosses the shaper.
-  await ip('-n', ns.link, 'addr', 'add', `${a.clusterSetIp}/32`, 'dev', 'lo');
+  await ipIn(ns.link, `addr add ${a.clusterSetIp}/32 dev lo`);
   // cluster-1 reaches the ClusterSetIP only across the link; there is no default route, so
   // anything else (e.g. a metadata server) fails at once instead of hanging.
-  await ip('-n', ns.cluster1, 'route', 'add', `${a.clusterSetIp}/32`, 'via', a.linkCluster1Side);
+  await ipIn(ns.cluster1, `route add ${a.clusterSetIp}/32 via ${a.linkCluster1Side}`);
   // cluster-1's resolver: `ip netns exec` bind-mounts /etc/netns/NS/resolv.conf over
   // /etc/resolv.conf. The search list and ndots mirror a Kubernetes pod in namespace istio-apps.
   const etc = path.join('/etc/netns', ns.cluster1);

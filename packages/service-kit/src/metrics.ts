@@ -37,16 +37,19 @@ export const metricsPlugin = fp(
       registers: [registry],
     });
 
-    fastify.addHook('onResponse', async (request, reply) => {
-      requestDuration.observe(
-        {
-          method: request.method,
-          // The route pattern keeps the label bounded; unknown paths share one value.
-          route: request.routeOptions.url ?? 'unmatched',
-          status_code: String(reply.statusCode),
-        },
-        reply.elapsedTime / 1000,
-      );
+    // One child per label set, kept: observing through it skips prom-client's per-call label
+    // hashing. Bounded because `route` is the route pattern (or 'unmatched').
+    const children = new Map<string, Histogram.Internal<'method' | 'route' | 'status_code'>>();
+    fastify.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      const key = `${request.method} ${reply.statusCode} ${route}`;
+      let child = children.get(key);
+      if (!child) {
+        child = requestDuration.labels(request.method, route, String(reply.statusCode));
+        children.set(key, child);
+      }
+      child.observe(reply.elapsedTime / 1000);
+      done();
     });
 
     fastify.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {

@@ -51,8 +51,9 @@ export const probesPlugin = fp(
     });
     // Once shutdown started, every answer ends its keep-alive connection: clients reconnect to
     // another pod, and a connection that turns idle after close() began cannot hold the drain up.
-    fastify.addHook('onSend', async (_request, reply) => {
+    fastify.addHook('onSend', (_request, reply, payload, done) => {
       if (shuttingDown) reply.header('connection', 'close');
+      done(null, payload);
     });
 
     // Probes stay out of the access log: the kubelet calls them every few seconds.

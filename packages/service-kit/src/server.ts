@@ -67,8 +67,9 @@ export function createServer(options: ServerOptions = {}): FastifyInstance {
   });
   // JSON is the only body the services take: anything else, text/plain included, is a 415.
   app.removeContentTypeParser('text/plain');
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   return app;
 }

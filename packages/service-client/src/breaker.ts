@@ -34,7 +34,8 @@ export class ConsecutiveFailureBreaker<A extends unknown[], R> {
   readonly #resetMs: number;
   #consecutiveFailures = 0;
   #state: BreakerState = 'closed';
-  #latestDeadline = 0;
+  /** Deadlines (`performance.now()` base) of admitted calls still running. */
+  readonly #inFlight = new Set<{ deadlineAt: number }>();
 
   constructor(action: (...args: A) => Promise<R>, settings: BreakerSettings) {
     this.#threshold = settings.failureThreshold;
@@ -64,10 +65,7 @@ export class ConsecutiveFailureBreaker<A extends unknown[], R> {
       // deadline of every call already admitted means no such call can finish while half-open, so the
       // half-open decision rests on the one trial call alone. With timeoutMs < resetMs (the defaults:
       // 3 s and 15 s) this never changes anything.
-      this.#options.resetTimeout = Math.max(
-        this.#resetMs,
-        Math.ceil(this.#latestDeadline - performance.now()) + STALE_CALL_MARGIN_MS,
-      );
+      this.#options.resetTimeout = this.#openPeriod();
       this.#consecutiveFailures += 1;
       if (this.#state === 'closed' && this.#consecutiveFailures >= this.#threshold) {
         this.#breaker.open();
@@ -85,9 +83,23 @@ export class ConsecutiveFailureBreaker<A extends unknown[], R> {
     this.#breaker.on('close', () => transition('closed'));
   }
 
-  /** Called by an admitted call with its deadline (`performance.now()` time base). */
-  admitted(deadlineAt: number): void {
-    if (deadlineAt > this.#latestDeadline) this.#latestDeadline = deadlineAt;
+  /** Registers an admitted call until `settled(token)`; `deadlineAt` uses `performance.now()`. */
+  admitted(deadlineAt: number): { deadlineAt: number } {
+    const token = { deadlineAt };
+    this.#inFlight.add(token);
+    return token;
+  }
+
+  settled(token: { deadlineAt: number }): void {
+    this.#inFlight.delete(token);
+  }
+
+  /** resetMs, or longer when an admitted call could still be running after it. */
+  #openPeriod(): number {
+    let latest = 0;
+    for (const { deadlineAt } of this.#inFlight) if (deadlineAt > latest) latest = deadlineAt;
+    if (latest === 0) return this.#resetMs;
+    return Math.max(this.#resetMs, Math.ceil(latest - performance.now()) + STALE_CALL_MARGIN_MS);
   }
 
   /** Runs the action through the breaker; rejects with code EOPENBREAKER when not admitted. */

@@ -197,7 +197,7 @@ class UndiciServiceClient implements ServiceClient {
   /** The breaker's action: the call with its deadline and possible retry, as one classified result. */
   async #guardedCall(call: PreparedCall): Promise<CallResult> {
     const deadline = new Deadline(call.timeoutMs);
-    this.#breaker.admitted(call.startedAt + call.timeoutMs);
+    const admission = this.#breaker.admitted(call.startedAt + call.timeoutMs);
     let retried = false;
     let attempt: Attempt;
     try {
@@ -213,6 +213,7 @@ class UndiciServiceClient implements ServiceClient {
       }
     } finally {
       deadline.clear();
+      this.#breaker.settled(admission);
     }
     const state = this.breakerState();
     const result: CallResult = attempt.answered

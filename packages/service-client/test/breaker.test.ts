@@ -162,6 +162,10 @@ describe('circuit breaker', () => {
     });
     expect(transitions.map((t) => t.to)).toEqual(['open', 'half_open', 'open']);
     expect((await client.call({ path: '/x' })).outcome).toBe('circuit_open');
+    // Nothing was in flight when it opened, so it stayed open resetMs, not the 3 s default deadline.
+    const openFor = (transitions[1]?.at ?? 0) - (transitions[0]?.at ?? 0);
+    expect(openFor).toBeGreaterThanOrEqual(190);
+    expect(openFor).toBeLessThan(1500);
   });
 
   it('keeps breakers of two clients apart', async () => {

@@ -44,7 +44,10 @@ export const DEFAULT_STATE_ROOT = '/run/s2s-sim';
 export interface AppLaunch {
   /** Working directory (the app's folder). */
   cwd: string;
-  /** Arguments after `node`. **Default:** `['--enable-source-maps', 'dist/server.js']`, as the images start them. */
+  /**
+   * Arguments after `node`. **Default:** those of the app's `start` script (as its image starts
+   * it), else `['--enable-source-maps', 'dist/server.js']`.
+   */
   args?: string[];
 }
 
@@ -495,15 +498,38 @@ export class ClusterSet {
   }
 }
 
+const DEFAULT_APP_ARGS = ['--enable-source-maps', 'dist/server.js'];
+
+/**
+ * The node arguments of an app's `start` script (`node --enable-source-maps dist/server.js`,
+ * which its Dockerfile's CMD mirrors), so the simulation starts the apps as their images do.
+ */
+function startScriptArgs(cwd: string): string[] {
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(cwd, 'package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+    };
+    const words = (manifest.scripts?.start ?? '').trim().split(/\s+/);
+    // Only a plain `node …` command without shell syntax is taken over.
+    if (words[0] === 'node' && words.length > 1 && !/[;&|<>$`'"]/.test(words.join(' '))) {
+      return words.slice(1);
+    }
+  } catch {
+    // no readable package.json: the default below
+  }
+  return DEFAULT_APP_ARGS;
+}
+
 function appLaunch(
   launch: AppLaunch | undefined,
   repoRoot: string,
   app: string,
 ): Required<AppLaunch> {
   const cwd = launch?.cwd ?? path.join(repoRoot, 'apps', app);
-  const args = launch?.args ?? ['--enable-source-maps', 'dist/server.js'];
-  const entry = args.find((arg) => !arg.startsWith('-'));
-  if (entry && !fs.existsSync(path.resolve(cwd, entry))) {
+  const args = launch?.args ?? startScriptArgs(cwd);
+  // The script is the last argument (options such as `--import X` come before it).
+  const entry = args.at(-1);
+  if (entry && !entry.startsWith('-') && !fs.existsSync(path.resolve(cwd, entry))) {
     throw new Error(
       `${path.resolve(cwd, entry)} does not exist: build the apps first (pnpm sim up builds them)`,
     );

@@ -21,29 +21,10 @@ export function artifactsDir(name = ''): string {
 
 export type SimulationOptions = Omit<ClusterSetOptions, 'instance'>;
 
-/**
- * `S2S_E2E_STAND_INS=1` swaps the apps for the tiny stand-ins in test/fixtures (a development
- * aid for the harness itself; CI always runs the real built apps).
- */
-export const USE_STAND_INS = process.env.S2S_E2E_STAND_INS === '1';
-
 export async function startSimulation(options: SimulationOptions = {}): Promise<ClusterSet> {
   // Leftovers of an interrupted run of this instance would make `up` refuse.
   await downClusterSet({ instance: E2E_INSTANCE });
-  const fixtures = path.join(PACKAGE_ROOT, 'test', 'fixtures');
-  return upClusterSet({
-    startTimeoutMs: 60_000,
-    ...(USE_STAND_INS
-      ? {
-          apps: {
-            caller: { cwd: fixtures, args: ['stand-in-caller.mjs'] },
-            producer: { cwd: fixtures, args: ['stand-in-producer.mjs'] },
-          },
-        }
-      : {}),
-    ...options,
-    instance: E2E_INSTANCE,
-  });
+  return upClusterSet({ startTimeoutMs: 60_000, ...options, instance: E2E_INSTANCE });
 }
 
 /** Takes the simulation down and keeps its logs as `test-artifacts/logs-<name>`. */

@@ -7,13 +7,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_STATE_ROOT, assertCanSimulate, downClusterSet } from '@s2s/clusterset-sim';
 import { acquireInstanceLock } from '../src/instance-lock.js';
-import { E2E_INSTANCE, USE_STAND_INS } from '../src/simulation.js';
+import { E2E_INSTANCE } from '../src/simulation.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export default async function setup(): Promise<() => Promise<void>> {
   await assertCanSimulate();
-  for (const app of USE_STAND_INS ? [] : ['caller', 'producer']) {
+  for (const app of ['caller', 'producer']) {
     const entry = path.join(REPO_ROOT, 'apps', app, 'dist', 'server.js');
     if (!fs.existsSync(entry)) {
       throw new Error(

@@ -38,6 +38,8 @@ function pnpm(args: string[]): void {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CI: 'true' },
     maxBuffer: 64 * 1024 * 1024,
+    // Bounded: a held lock or a stuck pnpm fails the test instead of hanging it.
+    timeout: 240_000,
   });
 }
 

@@ -94,15 +94,21 @@ export function shellWords(command: string): string[] {
 /** The build stage's deploy command as words: pnpm --filter @s2s/<app> --prod deploy --legacy … /out */
 export function deployCommand(app: string): string[] {
   const build = stage(parseDockerfile(fromRepo('apps', app, 'Dockerfile')), 'build');
-  const run = build.instructions.find((i) => i.keyword === 'RUN' && /\bdeploy\b/.test(i.args));
-  if (!run) throw new Error(`apps/${app}/Dockerfile has no pnpm deploy step`);
-  return shellWords(run.args);
+  const command = build.instructions
+    .filter((i) => i.keyword === 'RUN')
+    .flatMap((i) => i.args.split('&&').map((part) => part.trim()))
+    .find((part) => /^pnpm\b.*\bdeploy\b/.test(part));
+  if (!command) throw new Error(`apps/${app}/Dockerfile has no pnpm deploy step`);
+  return shellWords(command);
 }
 
 /** The build stage's build command as words: pnpm --filter "@s2s/<app>..." run build */
 export function buildCommand(app: string): string[] {
   const build = stage(parseDockerfile(fromRepo('apps', app, 'Dockerfile')), 'build');
-  const run = build.instructions.find((i) => i.keyword === 'RUN' && /\brun build\b/.test(i.args));
-  if (!run) throw new Error(`apps/${app}/Dockerfile has no pnpm run build step`);
-  return shellWords(run.args);
+  const command = build.instructions
+    .filter((i) => i.keyword === 'RUN')
+    .flatMap((i) => i.args.split('&&').map((part) => part.trim()))
+    .find((part) => /^pnpm\b.*\brun build\b/.test(part));
+  if (!command) throw new Error(`apps/${app}/Dockerfile has no pnpm run build step`);
+  return shellWords(command);
 }

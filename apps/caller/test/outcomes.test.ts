@@ -110,6 +110,22 @@ describe('POST /caller/messages outcomes', () => {
     });
   });
 
+  it('maps the producer status classes: 204 is ok without a body, 3xx is an upstream_error', async () => {
+    producer = await startProducer();
+    caller = await buildTestCaller(producer.port);
+    const noContent = await send({ id: 'n', payload: 'p', responseCode: 204 });
+    expect(noContent.statusCode).toBe(200);
+    expect(noContent.json()).toMatchObject({ outcome: 'ok', statusCode: 204, received: null });
+    for (const responseCode of [302, 304]) {
+      const redirect = await send({ id: 'r', payload: 'p', responseCode });
+      expect(redirect.statusCode).toBe(502);
+      expect(redirect.json()).toMatchObject({
+        outcome: 'upstream_error',
+        statusCode: responseCode,
+      });
+    }
+  });
+
   it('upstream_error: 4xx answers give 502 but never open the breaker', async () => {
     producer = await startProducer();
     caller = await buildTestCaller(producer.port, { BREAKER_FAILURE_THRESHOLD: '2' });

@@ -61,15 +61,18 @@ interface ValidationIssue {
   params?: Record<string, unknown>;
 }
 
-/** The offending field of an Ajv issue: `/payload` → `payload`, required `id` → `id`. */
-function fieldOf(issue: ValidationIssue | undefined): string | undefined {
-  if (!issue) return undefined;
+/**
+ * The offending field of an Ajv issue: `/payload` → `payload`, required `id` → `id`; `body`
+ * when the body as a whole is wrong (not an object, e.g. `[]` or `null`).
+ */
+function fieldOf(issue: ValidationIssue | undefined): string {
+  if (!issue) return 'body';
   const missing = issue.params?.['missingProperty'];
   if (typeof missing === 'string') return missing;
   const extra = issue.params?.['additionalProperty'];
   const path = (issue.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
   if (typeof extra === 'string') return path ? `${path}.${extra}` : extra;
-  return path || undefined;
+  return path || 'body';
 }
 
 export function problemFromError(error: FastifyError | HttpProblem | Error): Problem {

@@ -75,6 +75,13 @@ describe('problem+json errors', () => {
       payload: { name: 'a', count: '5' },
     });
     expect(coerced.json()).toMatchObject({ status: 400, field: 'count' });
+    const notAnObject = await app.inject({
+      method: 'POST',
+      url: '/things',
+      headers: json,
+      payload: '[]',
+    });
+    expect(notAnObject.json()).toMatchObject({ status: 400, field: 'body' });
   });
 
   it('answers 400 for malformed JSON, 413 above 64 KiB, 415 for other content types, 404 for unknown routes', async () => {

@@ -46,15 +46,24 @@ function pnpm(args: string[]): void {
 /** The manifest's literal env for the app, with downward-API values a pod would get. */
 function manifestEnv(container: Container): Record<string, string> {
   const env: Record<string, string> = {};
+  const podFields: Record<string, string> = {
+    'metadata.name': `${container.name}-v1-test`,
+    'metadata.namespace': 'istio-apps',
+    'status.podIP': '127.0.0.1',
+    'status.hostIP': '127.0.0.1',
+    'spec.nodeName': 'deploy-test-node',
+    'spec.serviceAccountName': `${container.name}-sa`,
+  };
   for (const entry of container.env ?? []) {
+    const field = entry.valueFrom?.fieldRef?.fieldPath;
     if (entry.value !== undefined) env[entry.name] = entry.value;
-    else if (entry.valueFrom?.fieldRef?.fieldPath === 'metadata.name')
-      env[entry.name] = `${container.name}-v1-test`;
-    else if (entry.valueFrom?.fieldRef?.fieldPath === 'status.podIP') env[entry.name] = '127.0.0.1';
-    else if (entry.valueFrom?.fieldRef?.fieldPath.startsWith('metadata.labels'))
-      env[entry.name] = 'v1';
+    else if (field !== undefined && field in podFields)
+      env[entry.name] = podFields[field] as string;
+    else if (field?.startsWith('metadata.labels')) env[entry.name] = 'v1';
     else throw new Error(`${container.name}: no test value for env ${entry.name}`);
   }
+  // No exporter endpoints: a collector's in-cluster name would send spans off this machine.
+  for (const name of Object.keys(env)) if (name.startsWith('OTEL_EXPORTER_')) delete env[name];
   return env;
 }
 

@@ -134,16 +134,20 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     );
   };
 
-  const endScheduling = (): void => {
+  // Where the measured time ended: its planned end, or the moment the run was stopped early.
+  let measuredEndPlanned = measuredStart + options.durationMs;
+  const endScheduling = (stoppedEarly: boolean): void => {
     if (schedulingOver) return;
     schedulingOver = true;
     total = next;
     if (timer) clearTimeout(timer);
+    if (stoppedEarly)
+      measuredEndPlanned = Math.max(measuredStart, Math.min(measuredEndPlanned, performance.now()));
     if (pending.size === 0) {
       resolveDone();
       return;
     }
-    const graceEnd = Math.max(performance.now(), measuredStart + options.durationMs) + graceMs;
+    const graceEnd = Math.max(performance.now(), measuredEndPlanned) + graceMs;
     graceTimer = setTimeout(resolveDone, Math.max(0, graceEnd - performance.now()));
   };
 
@@ -152,13 +156,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const due = Math.min(total, Math.floor((now - t0) / intervalMs) + 1);
     while (next < due) send(next++);
     if (next >= total) {
-      endScheduling();
+      endScheduling(false);
       return;
     }
     timer = setTimeout(tick, Math.max(0, t0 + next * intervalMs - performance.now()));
   };
 
-  const onAbort = (): void => endScheduling();
+  const onAbort = (): void => endScheduling(true);
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   let lastProgressAt = t0;
@@ -182,7 +186,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       }, options.progressIntervalMs ?? 1000).unref()
     : undefined;
 
-  if (options.signal?.aborted) endScheduling();
+  if (options.signal?.aborted) endScheduling(true);
   else tick();
   await done;
 
@@ -193,7 +197,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   for (const request of [...pending]) request.cancel(cancelledAt);
   await pool.destroy().catch(() => undefined);
 
-  const measuredEnd = Math.max(measuredStart + options.durationMs, measurement.lastEndedAt);
+  const measuredEnd = Math.max(measuredEndPlanned, measurement.lastEndedAt);
   const measuredSeconds = Math.max(1e-3, (measuredEnd - measuredStart) / 1000);
   const latencyMs = summarise(measurement.latency);
   const sendLag = summarise(measurement.sendLag);
@@ -207,7 +211,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     breakerTransitions: measurement.breakerTransitions,
     url: url.href,
     startedAt: startedAt.toISOString(),
-    durationMs: options.durationMs,
+    durationMs: round(measuredEndPlanned - measuredStart, 1),
     warmupMs: round(warmupCount * intervalMs, 1),
     connections,
     graceMs,

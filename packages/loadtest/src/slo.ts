@@ -59,7 +59,10 @@ export function parseSlo(text: string): Objective[] {
 
 function parseRatio(value: string): number | null {
   const percent = /^(\d+(?:\.\d+)?)%$/.exec(value);
-  if (percent) return Number(percent[1]) / 100;
+  if (percent) {
+    const ratio = Number(percent[1]) / 100;
+    return ratio <= 1 ? ratio : null;
+  }
   if (/^(0|1)(\.\d+)?$/.test(value)) {
     const ratio = Number(value);
     return ratio <= 1 ? ratio : null;

@@ -109,3 +109,25 @@ describe('open-model load generation', () => {
     expect(report.errorRatio).toBe(1);
   });
 });
+
+describe('stopping early', () => {
+  it('stops scheduling when aborted and reports only what was scheduled', async () => {
+    stub = await startStub((_req, res) => sendJson(res, 200, envelope('ok', 'closed')));
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 500);
+    const started = Date.now();
+    const report = await runLoad({
+      url: stub.url,
+      rate: 100,
+      durationMs: 10_000,
+      signal: stop.signal,
+    });
+
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(report.requests).toBeGreaterThan(20);
+    expect(report.requests).toBeLessThan(150);
+    expect(report.durationMs).toBeLessThan(2000);
+    expect(report.outcomeCounts.ok).toBe(report.requests);
+    expect(report.rate).toBeGreaterThan(50);
+  });
+});

@@ -8,12 +8,13 @@
 //   pnpm --filter @s2s/bench bench            (or pnpm bench at the root)
 //   BENCH_DURATION_S=8 BENCH_CONNECTIONS=32 node bench/caller-vs-bare-relay.bench.mjs
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const TARGET_RATIO = 0.85;
 
 const path = (relative) => fileURLToPath(new URL(relative, import.meta.url));
@@ -67,6 +68,20 @@ const callerOrigin = await startService('caller', '../apps/caller/dist/server.js
 const relayOrigin = await start('bare relay', path('./bare-relay.mjs'), {
   PRODUCER_ORIGIN: producerOrigin,
 });
+const pidOf = { caller: children[1].pid, relay: children[2].pid };
+
+/**
+ * CPU time (ms) a process used so far, from /proc (Linux; NaN elsewhere). CPU per request is a
+ * second, steadier view of the overhead than throughput on a machine shared with other work.
+ */
+function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms ticks
+  } catch {
+    return Number.NaN;
+  }
+}
 
 /**
  * The services run at LOG_LEVEL=warn (the relay logs nothing either), so they print no
@@ -124,17 +139,25 @@ for (let round = 1; round <= ROUNDS; round++) {
   if (round % 2 === 0) order.reverse();
   const measured = {};
   for (const [name, origin] of order) {
+    const cpuBefore = cpuMs(pidOf[name]);
     const result = await load(origin, DURATION_S);
+    const cpuPerRequestUs = ((cpuMs(pidOf[name]) - cpuBefore) * 1000) / result.requests.total;
     const bad = result.non2xx + result.errors + result.timeouts;
-    measured[name] = { rps: result.requests.average, p99: result.latency.p99, bad };
+    measured[name] = {
+      rps: result.requests.average,
+      p99: result.latency.p99,
+      cpu: cpuPerRequestUs,
+      bad,
+    };
     results[name].push(measured[name]);
     console.log(
-      `  round ${round} ${name.padEnd(6)} ${result.requests.average.toFixed(0).padStart(6)} req/s  p99 ${String(result.latency.p99).padStart(4)} ms  non-2xx/errors ${bad}`,
+      `  round ${round} ${name.padEnd(6)} ${result.requests.average.toFixed(0).padStart(6)} req/s  p99 ${String(result.latency.p99).padStart(4)} ms  ${cpuPerRequestUs.toFixed(0).padStart(4)} µs CPU/req  non-2xx/errors ${bad}`,
     );
   }
   ratios.push({
     rps: measured.caller.rps / measured.relay.rps,
     p99: measured.caller.p99 / measured.relay.p99,
+    cpu: measured.relay.cpu / measured.caller.cpu,
   });
 }
 
@@ -152,6 +175,7 @@ const caller = summary('caller');
 const relay = summary('relay');
 const ratio = median(ratios.map((r) => r.rps));
 const p99Ratio = median(ratios.map((r) => r.p99));
+const cpuRatio = median(ratios.map((r) => r.cpu));
 console.log(
   `caller: ${caller.rps.toFixed(0)} req/s, p99 ${caller.p99.toFixed(1)} ms (median of rounds)`,
 );
@@ -160,6 +184,9 @@ console.log(
 );
 console.log(
   `throughput ratio caller/relay = ${ratio.toFixed(3)} (median per-round; target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'}); p99 ratio caller/relay = ${p99Ratio.toFixed(2)}`,
+);
+console.log(
+  `CPU efficiency relay/caller (CPU per request, median per-round) = ${cpuRatio.toFixed(3)}`,
 );
 if (caller.bad + relay.bad > 0)
   console.log(`warning: ${caller.bad + relay.bad} non-2xx/errors/timeouts`);

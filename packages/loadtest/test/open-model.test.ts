@@ -67,8 +67,8 @@ describe('open-model load generation', () => {
     // The same run measured from the moment each request was written to the socket (what wrk or
     // autocannon report): only the one stalled request is slow, so p99 shows nothing.
     expect(report.serviceTimeMs.max).toBeGreaterThanOrEqual(900);
-    expect(report.serviceTimeMs.p99).toBeLessThan(100);
-    expect(report.serviceTimeMs.p99 * 5).toBeLessThan(report.latencyMs.p99);
+    expect(report.serviceTimeMs.p99).toBeLessThan(250);
+    expect(report.serviceTimeMs.p99 * 3).toBeLessThan(report.latencyMs.p99);
     // The stall shows in the per-second series where it happened (second 2), not elsewhere.
     const worst = report.timeseries.reduce((a, b) =>
       (b.latencyMs?.p99 ?? 0) > (a.latencyMs?.p99 ?? 0) ? b : a,

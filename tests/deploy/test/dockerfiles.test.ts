@@ -3,9 +3,10 @@
 import { readFileSync } from 'node:fs';
 import dockerignoreModule from '@balena/dockerignore';
 import { describe, expect, it } from 'vitest';
-import { deployCommand, parseDockerfile, shellWords, stage } from './support/dockerfile.js';
+import { deployCommand, parseDockerfile, stage } from './support/dockerfile.js';
 import { apps, fromRepo } from './support/paths.js';
 import { buildClosure, listSourceFiles, readPackageJson } from './support/workspace.js';
+import { commandShape, expectedRuntimeCommand } from './support/start-command.js';
 
 // A CommonJS module whose typings declare an ES default export: at run time the import is the factory.
 const dockerignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;
@@ -50,11 +51,11 @@ describe.each(apps)('apps/%s/Dockerfile', (app) => {
     expect(Number(user.split(':')[0])).toBeGreaterThan(0);
   });
 
-  it('starts the runtime exactly like the "start" script in package.json (exec form, Node as PID 1)', () => {
+  it('starts the runtime like the "start" script, with the telemetry entry loaded first (exec form, Node as PID 1)', () => {
     const cmd = runtime.instructions.filter((i) => i.keyword === 'CMD').at(-1);
     expect(cmd?.json, 'CMD must be in exec form').not.toBeNull();
     expect(runtime.instructions.some((i) => i.keyword === 'ENTRYPOINT')).toBe(false);
-    expect(cmd?.json).toEqual(shellWords(pkg.scripts?.['start'] ?? ''));
+    expect(commandShape(cmd?.json ?? [])).toEqual(commandShape(expectedRuntimeCommand(pkg)));
     expect(runtime.instructions.find((i) => i.keyword === 'WORKDIR')?.args).toBe('/app');
   });
 

@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCommand, deployCommand } from './support/dockerfile.js';
+import { buildCommand, deployCommand, parseDockerfile, stage } from './support/dockerfile.js';
 import { render } from './support/kustomize.js';
 import { apps, fromRepo, repoRoot, type AppName } from './support/paths.js';
 import { startApp, type RunningApp } from './support/processes.js';
@@ -157,13 +157,16 @@ describe.each(apps)('pnpm deploy of @s2s/%s (the runtime stage)', (app) => {
   });
 });
 
-describe('the deployed apps, started alone with their manifest env', () => {
+describe('the deployed apps, started alone like the image (Dockerfile CMD) with their manifest env', () => {
   let producer: RunningApp;
   let caller: RunningApp;
 
   beforeAll(async () => {
-    const startOf = (app: AppName) =>
-      readPackageJson(deployDirs.get(app) as string).scripts?.['start']?.split(/\s+/) ?? [];
+    // Started the way the image starts them: the Dockerfile's CMD, from the deploy folder.
+    const startOf = (app: AppName) => {
+      const runtime = stage(parseDockerfile(fromRepo('apps', app, 'Dockerfile')), 'runtime');
+      return runtime.instructions.filter((i) => i.keyword === 'CMD').at(-1)?.json ?? [];
+    };
     producer = await startApp({
       command: startOf('producer'),
       cwd: deployDirs.get('producer') as string,

@@ -182,12 +182,13 @@ describe('the caller reaches the producer by one host name everywhere', () => {
   it('the ServiceExport lives only in the producer cluster and the ServiceEntry only in the caller cluster', () => {
     expect(findAll(callerCluster, 'ServiceExport')).toEqual([]);
     expect(findAll(producerCluster, 'ServiceEntry')).toEqual([]);
-    expect(findAll(producerCluster, 'Deployment').map((d) => d.metadata.name)).toEqual([
-      'sample-producer-v1',
-    ]);
-    expect(findAll(callerCluster, 'Deployment').map((d) => d.metadata.name)).toEqual([
-      'sample-caller-v1',
-    ]);
+    // The apps' Deployments (add-ons such as the OpenTelemetry Collector run in both clusters).
+    const appDeployments = (objects: K8sObject[]) =>
+      findAll(objects, 'Deployment')
+        .map((d) => d.metadata.name)
+        .filter((name) => name.startsWith('sample-'));
+    expect(appDeployments(producerCluster)).toEqual(['sample-producer-v1']);
+    expect(appDeployments(callerCluster)).toEqual(['sample-caller-v1']);
   });
 });
 
@@ -433,17 +434,40 @@ describe('the UI through the ingress gateway', () => {
 
 describe('dev overlays', () => {
   it.each(['caller-cluster', 'producer-cluster', 'single-cluster'])(
-    'dev/%s differs from %s only by a writable root filesystem (for file sync)',
+    "dev/%s differs from its production overlay only by the apps' writable root filesystem",
     (overlay) => {
       const production = render(`k8s/overlays/${overlay}`);
       const dev = structuredClone(render(`k8s/overlays/dev/${overlay}`));
-      for (const deployment of findAll(dev, 'Deployment')) {
+      const apps = findAll(dev, 'Deployment').filter((d) => d.metadata.name.startsWith('sample-'));
+      expect(apps.length).toBeGreaterThan(0);
+      for (const deployment of apps) {
         const container = (deployment.spec as { template: { spec: { containers: Container[] } } })
           .template.spec.containers[0] as Container;
         expect(container.securityContext?.['readOnlyRootFilesystem']).toBe(false);
         (container.securityContext as Record<string, unknown>)['readOnlyRootFilesystem'] = true;
       }
       expect(dev).toEqual(production);
+    },
+  );
+});
+
+describe('telemetry export', () => {
+  it.each(everyApp)(
+    '%s: %s sends OTLP to a collector Service of the same overlay',
+    (_o, app, objects) => {
+      const endpoint = new URL(envValue(containerOf(objects, app), 'OTEL_EXPORTER_OTLP_ENDPOINT'));
+      const [name, namespace = NAMESPACE] = endpoint.hostname.split('.');
+      const collector = service(objects, name as string);
+      expect(collector.metadata.namespace).toBe(namespace);
+      expect(collector.spec.ports.map((p) => p.port)).toContain(Number(endpoint.port));
+      const pods = findAll(objects, 'Deployment').filter((d) =>
+        labelsMatch(
+          collector.spec.selector,
+          (d.spec as { template: { metadata: { labels: Record<string, string> } } }).template
+            .metadata.labels,
+        ),
+      );
+      expect(pods.length).toBe(1);
     },
   );
 });

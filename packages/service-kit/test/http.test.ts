@@ -185,3 +185,30 @@ describe('metrics', () => {
     await second.close();
   });
 });
+
+describe('access log', () => {
+  it('writes one "request completed" line per request with what an operator needs, none for probes', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    app = createServer({
+      logStream: { write: (line: string) => void lines.push(JSON.parse(line)) },
+    });
+    await app.register(probesPlugin);
+    app.get('/hello', async () => ({ hello: 'world' }));
+    await app.ready();
+
+    const answer = await app.inject({ method: 'GET', url: '/hello?x=1' });
+    await app.inject({ method: 'GET', url: '/livez' });
+
+    const requestLines = lines.filter((line) => line['reqId'] !== undefined);
+    expect(requestLines).toHaveLength(1);
+    const [line] = requestLines;
+    expect(line).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      reqId: answer.headers['x-request-id'],
+      req: { method: 'GET', url: '/hello?x=1' },
+      res: { statusCode: 200 },
+    });
+    expect(line?.['responseTime']).toBeTypeOf('number');
+  });
+});

@@ -2,6 +2,7 @@
 // instrumentations, which propagators, which span processor; only the OTLP exporters and the
 // sampler read their own standard OTEL_* variables.
 import { FastifyOtelInstrumentation } from '@fastify/otel';
+import type { Attributes, Span } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
@@ -10,7 +11,15 @@ import { OTLPTraceExporter as OtlpProtobufTraceExporter } from '@opentelemetry/e
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVICE_NAME,
+  ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
+} from '@opentelemetry/semantic-conventions';
+import type { FastifyRequest } from 'fastify';
 import type { TelemetryHandle } from './handle.js';
 import type { TelemetrySettings } from './settings.js';
 import { createUndiciInstrumentation } from './undici-client-spans.js';
@@ -18,6 +27,27 @@ import { isUntracedPath } from './untraced-paths.js';
 
 /** Short names for OTEL_NODE_DISABLED_INSTRUMENTATIONS (the variable auto-instrumentations-node reads). */
 export type InstrumentationName = 'http' | 'undici' | 'fastify' | 'pino';
+
+/**
+ * Gives @fastify/otel's span (named `request`) the HTTP semantic-conventions name of a server
+ * span, `{method} {http.route}` (just `{method}` for an unmatched route), and the attributes the
+ * http instrumentation used to add. Only a recorded (sampled) span gets the attributes: an
+ * unsampled request pays for nothing it would not keep.
+ */
+export function nameServerSpan(span: Span, request: FastifyRequest): void {
+  if (!span.isRecording()) return;
+  const route = request.routeOptions.url;
+  span.updateName(route === undefined ? request.method : `${request.method} ${route}`);
+  const attributes: Attributes = {
+    [ATTR_URL_SCHEME]: request.protocol,
+    [ATTR_SERVER_ADDRESS]: request.hostname,
+    [ATTR_CLIENT_ADDRESS]: request.ip,
+    [ATTR_NETWORK_PROTOCOL_VERSION]: request.raw.httpVersion,
+  };
+  const userAgent = request.headers['user-agent'];
+  if (userAgent !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent;
+  span.setAttributes(attributes);
+}
 
 export function createInstrumentations(
   disabled: ReadonlySet<string> = new Set(),
@@ -27,7 +57,13 @@ export function createInstrumentations(
       'http',
       () =>
         new HttpInstrumentation({
-          ignoreIncomingRequestHook: (request) => isUntracedPath(request.url),
+          // Incoming requests get their SERVER span from @fastify/otel (below), which creates one
+          // of kind SERVER when no http server span exists. Letting this instrumentation make it
+          // too cost about 150 µs of CPU per request even when the request is not sampled
+          // (attributes computed before sampling, request and response emitters re-bound to the
+          // context, response attributes at the end): that was most of the telemetry overhead in
+          // bench/telemetry-overhead.bench.mjs. Outgoing node:http requests stay instrumented.
+          disableIncomingRequestInstrumentation: true,
         }),
     ],
     // undici publishes diagnostics_channel events, so this works for an ESM `import { request }
@@ -42,10 +78,11 @@ export function createInstrumentations(
           registerOnInitialization: true,
           ignorePaths: (route) => isUntracedPath(route.url),
           // A span per hook (onRequest, preValidation, …) or for the handler would triple the
-          // spans per request for little insight (each route has one handler); the `request`
-          // span with `http.route` stays, and sets the route on the http server span too.
+          // spans per request for little insight (each route has one handler); the one
+          // `request` span per request is the SERVER span (see the http instrumentation above).
           instrumentHooks: false,
           instrumentHandler: false,
+          requestHook: nameServerSpan,
         }),
     ],
     [

@@ -21,8 +21,23 @@ export interface UndiciRequestHeaders {
   headers: unknown;
 }
 
-export function dropTraceContextHeaders(request: UndiciRequestHeaders): void {
+/**
+ * The propagator's header names, lower-cased. Read once, on the first request: the SDK sets the
+ * global propagator at start-up, before any request, and never changes it afterwards, while
+ * asking it on every request cost two arrays and a Set per outgoing call.
+ */
+let traceContextFields: ReadonlySet<string> | undefined;
+
+function propagationFields(): ReadonlySet<string> {
+  if (traceContextFields !== undefined) return traceContextFields;
   const fields = new Set(propagation.fields().map((field) => field.toLowerCase()));
+  // An empty set means no propagator is registered yet: ask again next time.
+  if (fields.size > 0) traceContextFields = fields;
+  return fields;
+}
+
+export function dropTraceContextHeaders(request: UndiciRequestHeaders): void {
+  const fields = propagationFields();
   if (fields.size === 0) return;
   const { headers } = request;
   if (Array.isArray(headers)) {

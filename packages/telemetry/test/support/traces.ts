@@ -42,13 +42,12 @@ export function isAncestor(
 
 export const clientSpanOf = (spans: readonly ReceivedSpan[], service: string) =>
   spans.find((span) => span.serviceName === service && span.kind === SpanKind.CLIENT);
+/** A service's SERVER span: @fastify/otel's (the http instrumentation makes none for incoming requests). */
 export const serverSpanOf = (spans: readonly ReceivedSpan[], service: string) =>
-  spans.find(
-    (span) =>
-      span.serviceName === service &&
-      span.kind === SpanKind.SERVER &&
-      span.scope.includes('instrumentation-http'),
-  );
+  spans.find((span) => span.serviceName === service && span.kind === SpanKind.SERVER);
+/** Every SERVER span of a service in `spans`: one per request, never a second for the same one. */
+export const serverSpansOf = (spans: readonly ReceivedSpan[], service: string) =>
+  spans.filter((span) => span.serviceName === service && span.kind === SpanKind.SERVER);
 
 /** All three hops of one caller → producer request have arrived. */
 export function hasFullTrace(traceId: string) {

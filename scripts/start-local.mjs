@@ -4,6 +4,7 @@
 // run"). Ctrl-C or SIGTERM is passed on to both; this script exits when both have exited.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -20,12 +21,12 @@ const localIdentity = {
 const services = [
   {
     name: 'producer',
-    entry: 'apps/producer/dist/server.js',
+    dir: 'apps/producer',
     env: { HOST: '127.0.0.1', PORT: String(PRODUCER_PORT) },
   },
   {
     name: 'caller',
-    entry: 'apps/caller/dist/server.js',
+    dir: 'apps/caller',
     env: {
       PORT: String(CALLER_PORT),
       PRODUCER_URL: `http://${PRODUCER_HOST}:8080`,
@@ -35,8 +36,10 @@ const services = [
 ];
 
 for (const service of services) {
-  if (!existsSync(new URL(`../${service.entry}`, import.meta.url))) {
-    console.error(`start-local: ${service.entry} is missing; build first (pnpm start does).`);
+  if (!existsSync(new URL(`../${service.dir}/dist/server.js`, import.meta.url))) {
+    console.error(
+      `start-local: ${service.dir}/dist/server.js is missing; build first (pnpm start does).`,
+    );
     process.exit(1);
   }
 }
@@ -44,8 +47,11 @@ for (const service of services) {
 let stopping = false;
 let failed = false;
 const children = services.map((service) => {
-  const child = spawn(process.execPath, ['--enable-source-maps', service.entry], {
-    cwd: root,
+  // As the app's `start` script and image run it: from its own folder, with the OpenTelemetry
+  // entry (spans are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set; logs carry trace ids).
+  const args = ['--enable-source-maps', '--import', '@s2s/telemetry/register', 'dist/server.js'];
+  const child = spawn(process.execPath, args, {
+    cwd: join(root, service.dir),
     env: {
       ...process.env,
       ...localIdentity,

@@ -1,10 +1,7 @@
 // The caller as a Fastify plugin; server.ts owns the process, tests build it with buildCallerApp.
-import { configPlugin } from '@s2s/service-kit/config';
-import { identityPlugin, type IdentityResolver } from '@s2s/service-kit/identity';
-import { metricsPlugin } from '@s2s/service-kit/metrics';
-import { probesPlugin } from '@s2s/service-kit/probes';
-import { problemDetailsPlugin } from '@s2s/service-kit/problem';
+import type { IdentityResolver } from '@s2s/service-kit/identity';
 import { createServer } from '@s2s/service-kit/server';
+import { registerServiceFoundation } from '@s2s/service-kit/service';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { CallerConfig } from './config.js';
@@ -25,21 +22,12 @@ export interface CallerAppOptions {
 
 export const callerApp = fp(
   async function caller(fastify: FastifyInstance, options: CallerAppOptions) {
-    await fastify.register(configPlugin, { config: options.config });
-    await fastify.register(problemDetailsPlugin);
-    // Readiness checks nothing downstream: a producer outage must not take the caller out.
-    await fastify.register(probesPlugin);
-    await fastify.register(metricsPlugin);
-    await fastify.register(
-      identityPlugin,
-      options.identity
-        ? { resolver: options.identity }
-        : {
-            service: SERVICE_NAME,
-            env: options.config,
-            ...(options.metadataUrl === undefined ? {} : { metadataUrl: options.metadataUrl }),
-          },
-    );
+    await registerServiceFoundation(fastify, {
+      service: SERVICE_NAME,
+      config: options.config,
+      identity: options.identity,
+      metadataUrl: options.metadataUrl,
+    });
     await fastify.register(producerClientPlugin);
     await fastify.register(clientMetricsPlugin);
     await fastify.register(messagesRoutes);

@@ -1,0 +1,41 @@
+// The plugins every s2s service registers before its own routes, in this order: config,
+// problem+json errors (so later plugins' errors are answered as problems), probes, metrics
+// (so every route is measured), identity.
+import type { FastifyInstance } from 'fastify';
+import { configPlugin } from './config.js';
+import { identityPlugin, type IdentityEnv, type IdentityResolver } from './identity.js';
+import { metricsPlugin } from './metrics.js';
+import { probesPlugin } from './probes.js';
+import { problemDetailsPlugin } from './problem.js';
+
+export interface ServiceFoundationOptions {
+  /** Service name shown in the identity metadata, e.g. `'sample-caller'`. */
+  service: string;
+  /** The service's validated config (`fastify.config`); its identity variables feed `fastify.identity`. */
+  config: IdentityEnv & object;
+  /** Identity to report. **Default:** resolved from the config's identity variables. */
+  identity?: IdentityResolver | undefined;
+  /** Base URL of the GKE metadata server, or `false` to never ask it. **Default:** the GKE one. */
+  metadataUrl?: string | false | undefined;
+}
+
+export async function registerServiceFoundation(
+  fastify: FastifyInstance,
+  options: ServiceFoundationOptions,
+): Promise<void> {
+  await fastify.register(configPlugin, { config: options.config });
+  await fastify.register(problemDetailsPlugin);
+  // Readiness checks nothing downstream: a producer outage must not take the caller out.
+  await fastify.register(probesPlugin);
+  await fastify.register(metricsPlugin);
+  await fastify.register(
+    identityPlugin,
+    options.identity
+      ? { resolver: options.identity }
+      : {
+          service: options.service,
+          env: options.config,
+          ...(options.metadataUrl === undefined ? {} : { metadataUrl: options.metadataUrl }),
+        },
+  );
+}

@@ -37,18 +37,16 @@ export const metricsPlugin = fp(
       registers: [registry],
     });
 
-    // One child per label set, kept: observing through it skips prom-client's per-call label
-    // hashing. Bounded because `route` is the route pattern (or 'unmatched').
-    const children = new Map<string, Histogram.Internal<'method' | 'route' | 'status_code'>>();
+    // `route` is the route pattern (or 'unmatched'), so the label sets stay bounded.
     fastify.addHook('onResponse', (request, reply, done) => {
-      const route = request.routeOptions.url ?? 'unmatched';
-      const key = `${request.method} ${reply.statusCode} ${route}`;
-      let child = children.get(key);
-      if (!child) {
-        child = requestDuration.labels(request.method, route, String(reply.statusCode));
-        children.set(key, child);
-      }
-      child.observe(reply.elapsedTime / 1000);
+      requestDuration.observe(
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? 'unmatched',
+          status_code: String(reply.statusCode),
+        },
+        reply.elapsedTime / 1000,
+      );
       done();
     });
 

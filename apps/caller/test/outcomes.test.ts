@@ -1,7 +1,9 @@
 // Every outcome of CONTRACT.md's table, end to end through real sockets: caller app → real
 // producer app on 127.0.0.1, addressed by its clusterset name through PRODUCER_CONNECT_TO.
 import type { FastifyInstance } from 'fastify';
+import Value from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
+import { envelopeSchema } from '../src/schemas/messages.js';
 import {
   PRODUCER_HOST,
   buildTestCaller,
@@ -19,13 +21,21 @@ afterEach(async () => {
   producer = undefined;
 });
 
-function send(body: unknown, headers: Record<string, string> = {}) {
-  return caller!.inject({
+/**
+ * One call through the caller. The route serialises its envelope with plain JSON.stringify, so
+ * every envelope any test gets is checked here against the published schema.
+ */
+async function send(body: unknown, headers: Record<string, string> = {}) {
+  const response = await caller!.inject({
     method: 'POST',
     url: '/caller/messages',
     headers: { 'content-type': 'application/json', ...headers },
     payload: JSON.stringify(body),
   });
+  expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+  const envelope: unknown = response.json();
+  expect([...Value.Errors(envelopeSchema, envelope)]).toEqual([]);
+  return response;
 }
 
 const ENVELOPE_KEYS = [

@@ -17,6 +17,12 @@ export interface TelemetrySettings {
   resourceAttributes: Record<string, string>;
   /** Short names from OTEL_NODE_DISABLED_INSTRUMENTATIONS (`http`, `undici`, `fastify`, `pino`). */
   disabledInstrumentations: ReadonlySet<string>;
+  /**
+   * Whether OTEL_TRACES_SAMPLER follows the parent's decision (`parentbased_*`, the SDK's default
+   * `parentbased_always_on` when unset): then a span under an unsampled parent is never sampled,
+   * and outgoing calls made inside an unsampled trace need no client span of their own.
+   */
+  parentBasedSampling: boolean;
   /** Anything worth a start-up warning (unsupported protocol, …). */
   warnings: string[];
 }
@@ -106,6 +112,9 @@ export function readTelemetrySettings(
         .map((name) => name.trim().toLowerCase())
         .filter((name) => name !== ''),
     ),
+    parentBasedSampling: (value(env, 'OTEL_TRACES_SAMPLER') ?? 'parentbased_always_on')
+      .toLowerCase()
+      .startsWith('parentbased_'),
     warnings,
   };
 }

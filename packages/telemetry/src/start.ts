@@ -51,6 +51,7 @@ export function nameServerSpan(span: Span, request: FastifyRequest): void {
 
 export function createInstrumentations(
   disabled: ReadonlySet<string> = new Set(),
+  { parentBasedSampling = true }: { parentBasedSampling?: boolean } = {},
 ): Instrumentation[] {
   const all: Array<[InstrumentationName, () => Instrumentation]> = [
     [
@@ -68,7 +69,7 @@ export function createInstrumentations(
     ],
     // undici publishes diagnostics_channel events, so this works for an ESM `import { request }
     // from 'undici'` without any loader hook; it injects traceparent into the outgoing headers.
-    ['undici', createUndiciInstrumentation],
+    ['undici', () => createUndiciInstrumentation({ parentBasedSampling })],
     [
       'fastify',
       () =>
@@ -130,7 +131,9 @@ export function startTelemetry(settings: TelemetrySettings): TelemetryHandle | u
     // empty list stops the NodeSDK from starting its OTLP metrics/logs exporters from env.
     metricReaders: [],
     logRecordProcessors: [],
-    instrumentations: createInstrumentations(settings.disabledInstrumentations),
+    instrumentations: createInstrumentations(settings.disabledInstrumentations, {
+      parentBasedSampling: settings.parentBasedSampling,
+    }),
   });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };

@@ -1,5 +1,5 @@
 // The undici instrumentation (client spans for calls made with undici, e.g. by
-// @s2s/service-client), with two corrections this system needs:
+// @s2s/service-client), with three changes this system needs:
 //
 // 1. One traceparent. A service client may inject the active context's traceparent itself (as
 //    @s2s/service-client does, so that context flows even with only the API loaded). The
@@ -11,14 +11,30 @@
 //    (`AbortError`) without error status, taking the abort for a deliberate cancel. Here an abort
 //    is the per-call deadline firing (the CONTRACT's `timeout` outcome), which must show as a
 //    failed call in the trace.
+// 3. No client span inside an unsampled trace. The instrumentation builds a client span's
+//    attributes (a URL parse, a header map, ~10 attributes), a WeakMap record and a duration-metric
+//    record for every call, before and regardless of the sampling decision. With a parent-based
+//    sampler, a call made inside an unsampled trace can only get a non-recording span, so such
+//    calls skip the instrumentation and only get the active context's trace headers (what the
+//    instrumentation would have injected, minus a client span id nobody records): the producer
+//    continues the same trace id with the same "not sampled" decision.
 import { subscribe } from 'node:diagnostics_channel';
-import { SpanStatusCode, propagation, type Span } from '@opentelemetry/api';
+import {
+  SpanStatusCode,
+  TraceFlags,
+  context,
+  propagation,
+  trace,
+  type Span,
+} from '@opentelemetry/api';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 
 /** The part of undici's Request (diagnostics_channel `undici:request:*`) this touches. */
 export interface UndiciRequestHeaders {
   /** undici ≥ 6: a flat `[name, value, name, value, …]` array; older versions: a raw header block. */
   headers: unknown;
+  /** undici ≥ 6. */
+  addHeader?: (name: string, value: string) => unknown;
 }
 
 /**
@@ -76,7 +92,47 @@ export function isAbort(error: unknown): boolean {
   );
 }
 
-export function createUndiciInstrumentation(): UndiciInstrumentation {
+/**
+ * True inside a trace whose sampling decision is "not sampled" (an active span without the
+ * sampled flag). False without an active span: a call outside any request starts its own trace,
+ * and the sampler decides.
+ */
+export function insideUnsampledTrace(): boolean {
+  const active = trace.getActiveSpan();
+  if (active === undefined) return false;
+  return (active.spanContext().traceFlags & TraceFlags.SAMPLED) === 0;
+}
+
+/**
+ * Writes the active context's trace headers (traceparent, tracestate, baggage, or whatever the
+ * propagator uses) into the request, replacing any set by hand, as the instrumentation does for a
+ * call it traces.
+ */
+export function propagateActiveContext(request: UndiciRequestHeaders): void {
+  dropTraceContextHeaders(request);
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  for (const name of Object.keys(carrier)) {
+    const value = carrier[name] as string;
+    if (typeof request.addHeader === 'function') request.addHeader(name, value);
+    else if (Array.isArray(request.headers)) request.headers.push(name, value);
+    else if (typeof request.headers === 'string') request.headers += `${name}: ${value}\r\n`;
+  }
+}
+
+/** ignoreRequestHook: calls inside an unsampled trace only propagate the context. */
+export function propagateOnlyWhenUnsampled(request: UndiciRequestHeaders): boolean {
+  if (!insideUnsampledTrace()) return false;
+  propagateActiveContext(request);
+  return true;
+}
+
+export interface UndiciSpanOptions {
+  /** The sampler follows the parent (settings.parentBasedSampling): skip unsampled traces. */
+  parentBasedSampling: boolean;
+}
+
+export function createUndiciInstrumentation(options: UndiciSpanOptions): UndiciInstrumentation {
   const spansByRequest = new WeakMap<object, Span>();
 
   // Subscribed before the instrumentation (which subscribes when constructed, below), so this
@@ -95,6 +151,7 @@ export function createUndiciInstrumentation(): UndiciInstrumentation {
   });
 
   return new UndiciInstrumentation({
+    ...(options.parentBasedSampling ? { ignoreRequestHook: propagateOnlyWhenUnsampled } : {}),
     // Runs right before the instrumentation injects the client span's context.
     requestHook: (span, request) => {
       dropTraceContextHeaders(request);

@@ -106,6 +106,21 @@ describe('OTEL_NODE_DISABLED_INSTRUMENTATIONS', () => {
   });
 });
 
+describe('OTEL_TRACES_SAMPLER', () => {
+  it('is parent-based when unset (the SDK default) or parentbased_*, not for the others', () => {
+    const parentBased = (sampler?: string) =>
+      readTelemetrySettings(
+        sampler === undefined ? {} : { OTEL_TRACES_SAMPLER: sampler },
+        undefined,
+      ).parentBasedSampling;
+    expect(parentBased()).toBe(true);
+    expect(parentBased('parentbased_traceidratio')).toBe(true);
+    expect(parentBased('ParentBased_Always_On')).toBe(true);
+    expect(parentBased('always_on')).toBe(false);
+    expect(parentBased('traceidratio')).toBe(false);
+  });
+});
+
 describe('serviceNameFromEntry', () => {
   it("names the service after the entry script's package, without the scope", () => {
     const app = mkdtempSync(join(tmpdir(), 's2s-telemetry-'));

@@ -3,9 +3,11 @@
 //   10%   — with it, OTEL_TRACES_SAMPLER=parentbased_traceidratio, ratio 0.1, exporting
 //   100%  — with it, ratio 1.0, exporting every span over OTLP/HTTP protobuf
 // to an OTLP receiver in this process. The producer runs without telemetry in every
-// configuration, so only the caller's cost changes. Closed loop (fixed concurrency), rounds
-// interleaved (off, 10%, 100%, off, …) so machine noise hits all three alike; the median round
-// per configuration counts. Targets: 10% ≥ 0.90 × off, 100% ≥ 0.80 × off.
+// configuration, so only the caller's cost changes. Closed loop (fixed concurrency). Each round
+// measures every configuration back to back (the starting one rotating from round to round), and
+// a configuration's ratio is the median over rounds of (its req/s ÷ off's req/s in the same
+// round): on a shared machine whose speed drifts between rounds, only measurements taken
+// moments apart are comparable. Targets: 10% ≥ 0.90 × off, 100% ≥ 0.80 × off.
 // Two figures per configuration: throughput (req/s) and the caller process's CPU time per
 // request (user + system, from /proc/PID/stat). On a machine shared with other work, throughput
 // swings with everyone else's load; CPU per request hardly does, and `off CPU / config CPU` is
@@ -237,8 +239,9 @@ const samples = configurations.map(() => []);
 const cpuSamples = configurations.map(() => []);
 for (let round = 1; round <= ROUNDS; round++) {
   const line = [];
-  for (const [index, caller] of callers.entries()) {
-    const { rps, cpuPerRequestMs, failed } = await measure(caller);
+  const order = callers.map((_, index) => (index + round - 1) % callers.length);
+  for (const index of order) {
+    const { rps, cpuPerRequestMs, failed } = await measure(callers[index]);
     samples[index].push(rps);
     cpuSamples[index].push(cpuPerRequestMs);
     line.push(
@@ -249,30 +252,28 @@ for (let round = 1; round <= ROUNDS; round++) {
   console.log(`round ${round}: ${line.join(', ')}`);
 }
 
-const baseline = median(samples[0]);
-const cpuBaseline = median(cpuSamples[0]);
 const targets = { '10%': 0.9, '100%': 0.8 };
 const verdict = (ratio, target) => (target === undefined ? '' : ratio >= target ? 'met' : 'MISSED');
 console.log(
   '\nconfiguration   req/s  throughput ratio   µs CPU/req  CPU-cost ratio (off/config)  target',
 );
 for (const [index, configuration] of configurations.entries()) {
-  const rps = median(samples[index]);
-  const cpu = median(cpuSamples[index]);
   const target = targets[configuration.name];
-  const ratio = rps / baseline;
-  const cpuRatio = cpuBaseline / cpu;
+  // Paired per round: this configuration against `off` (index 0) measured moments before or after.
+  const ratio = median(samples[index].map((rps, round) => rps / samples[0][round]));
+  const cpuRatio = median(cpuSamples[index].map((cpu, round) => cpuSamples[0][round] / cpu));
   console.log(
     [
       configuration.name.padEnd(16),
-      rps.toFixed(0).padStart(7),
+      median(samples[index]).toFixed(0).padStart(7),
       `${ratio.toFixed(3)} ${verdict(ratio, target)}`.padStart(17),
-      (cpu * 1000).toFixed(0).padStart(12),
+      (median(cpuSamples[index]) * 1000).toFixed(0).padStart(12),
       `${cpuRatio.toFixed(3)} ${verdict(cpuRatio, target)}`.padStart(28),
       target === undefined ? '' : `  ≥ ${target.toFixed(2)}`,
     ].join(' '),
   );
 }
+console.log('(req/s and µs CPU/req: medians over rounds; ratios: medians of per-round ratios)');
 console.log(
   `OTLP receiver: ${receiver.stats.requests} export requests, ${(receiver.stats.bytes / 1e6).toFixed(1)} MB`,
 );

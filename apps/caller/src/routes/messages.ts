@@ -61,8 +61,9 @@ export default async function messagesRoutes(fastify: FastifyInstance): Promise<
       const { payload, delay, responseCode } = request.body;
       const id = request.body.id ?? randomUUID();
       const headers: Record<string, string> = {};
-      // With OpenTelemetry running, its undici instrumentation injects the caller's own span;
-      // without it, the incoming context is passed on as it came.
+      // With OpenTelemetry running, @s2s/telemetry writes the caller's context into the call (its
+      // client span's, or the server span's in an unsampled trace); without it, the incoming
+      // context is passed on as it came.
       const { traceparent, tracestate } = request.headers;
       const spanTraceId = activeTraceId();
       if (spanTraceId === null && typeof traceparent === 'string') {

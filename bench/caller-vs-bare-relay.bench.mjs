@@ -3,7 +3,9 @@
 // undici `request`, bare-relay.mjs), both relaying to the same producer, in one run.
 // Target: caller/relay throughput ratio >= 0.85. Bounded: ROUNDS × 2 targets × DURATION_S.
 // The machine is shared, so each round measures both back to back (order alternating) and the
-// reported ratio is the median of the per-round ratios, which cancels slow drifts in load.
+// reported ratio is the median of the per-round ratios, which cancels slow drifts in load. Its
+// confidence interval (median-interval.mjs) decides the verdict: met, missed, or inconclusive when
+// this run's noise is larger than the distance to the target.
 //
 //   pnpm --filter @s2s/bench bench            (or pnpm bench at the root)
 //   BENCH_DURATION_S=8 BENCH_CONNECTIONS=32 node bench/caller-vs-bare-relay.bench.mjs
@@ -11,10 +13,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { formatInterval, medianInterval, verdict } from './median-interval.mjs';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const TARGET_RATIO = 0.85;
 
 const path = (relative) => fileURLToPath(new URL(relative, import.meta.url));
@@ -173,9 +176,9 @@ const summary = (name) => ({
 });
 const caller = summary('caller');
 const relay = summary('relay');
-const ratio = median(ratios.map((r) => r.rps));
+const ratio = medianInterval(ratios.map((r) => r.rps));
 const p99Ratio = median(ratios.map((r) => r.p99));
-const cpuRatio = median(ratios.map((r) => r.cpu));
+const cpuRatio = medianInterval(ratios.map((r) => r.cpu));
 console.log(
   `caller: ${caller.rps.toFixed(0)} req/s, p99 ${caller.p99.toFixed(1)} ms (median of rounds)`,
 );
@@ -183,11 +186,10 @@ console.log(
   `relay:  ${relay.rps.toFixed(0)} req/s, p99 ${relay.p99.toFixed(1)} ms (median of rounds)`,
 );
 console.log(
-  `throughput ratio caller/relay = ${ratio.toFixed(3)} (median per-round; target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'}); p99 ratio caller/relay = ${p99Ratio.toFixed(2)}`,
+  `throughput ratio caller/relay = ${formatInterval(ratio)}; target >= ${TARGET_RATIO}: ${verdict(ratio, TARGET_RATIO)}`,
 );
-console.log(
-  `CPU efficiency relay/caller (CPU per request, median per-round) = ${cpuRatio.toFixed(3)}`,
-);
+console.log(`p99 ratio caller/relay = ${p99Ratio.toFixed(2)} (median per-round)`);
+console.log(`CPU efficiency relay/caller (CPU per request) = ${formatInterval(cpuRatio)}`);
 if (caller.bad + relay.bad > 0)
   console.log(`warning: ${caller.bad + relay.bad} non-2xx/errors/timeouts`);
 stopAll();

@@ -7,7 +7,9 @@
 // measures every configuration back to back (the starting one rotating from round to round), and
 // a configuration's ratio is the median over rounds of (its req/s ÷ off's req/s in the same
 // round): on a shared machine whose speed drifts between rounds, only measurements taken
-// moments apart are comparable. Targets: 10% ≥ 0.90 × off, 100% ≥ 0.80 × off.
+// moments apart are comparable. Targets: 10% ≥ 0.90 × off, 100% ≥ 0.80 × off. A target's verdict
+// comes from the median's confidence interval (bench/median-interval.mjs at the repository root):
+// met, missed, or inconclusive when this run's noise is larger than the distance to the target.
 // Two figures per configuration: throughput (req/s) and the caller process's CPU time per
 // request (user + system, from /proc/PID/stat). On a machine shared with other work, throughput
 // swings with everyone else's load; CPU per request hardly does, and `off CPU / config CPU` is
@@ -22,10 +24,11 @@ import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { formatInterval, medianInterval, verdict } from '../../../bench/median-interval.mjs';
 
 const { values: flags } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '9' },
     seconds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '16' },
     // Adds one 10% configuration per instrumentation left out (OTEL_NODE_DISABLED_INSTRUMENTATIONS),
@@ -253,25 +256,24 @@ for (let round = 1; round <= ROUNDS; round++) {
 }
 
 const targets = { '10%': 0.9, '100%': 0.8 };
-const verdict = (ratio, target) => (target === undefined ? '' : ratio >= target ? 'met' : 'MISSED');
-console.log(
-  '\nconfiguration   req/s  throughput ratio   µs CPU/req  CPU-cost ratio (off/config)  target',
-);
+console.log('');
 for (const [index, configuration] of configurations.entries()) {
   const target = targets[configuration.name];
+  const rate = `${median(samples[index]).toFixed(0)} req/s, ${(median(cpuSamples[index]) * 1000).toFixed(0)} µs CPU/req`;
+  if (index === 0) {
+    console.log(`${configuration.name}: ${rate}`);
+    continue;
+  }
   // Paired per round: this configuration against `off` (index 0) measured moments before or after.
-  const ratio = median(samples[index].map((rps, round) => rps / samples[0][round]));
-  const cpuRatio = median(cpuSamples[index].map((cpu, round) => cpuSamples[0][round] / cpu));
-  console.log(
-    [
-      configuration.name.padEnd(16),
-      median(samples[index]).toFixed(0).padStart(7),
-      `${ratio.toFixed(3)} ${verdict(ratio, target)}`.padStart(17),
-      (median(cpuSamples[index]) * 1000).toFixed(0).padStart(12),
-      `${cpuRatio.toFixed(3)} ${verdict(cpuRatio, target)}`.padStart(28),
-      target === undefined ? '' : `  ≥ ${target.toFixed(2)}`,
-    ].join(' '),
+  const ratio = medianInterval(samples[index].map((rps, round) => rps / samples[0][round]));
+  const cpuRatio = medianInterval(
+    cpuSamples[index].map((cpu, round) => cpuSamples[0][round] / cpu),
   );
+  const judged = (interval) =>
+    target === undefined ? '' : `; target ≥ ${target.toFixed(2)}: ${verdict(interval, target)}`;
+  console.log(`${configuration.name}: ${rate}`);
+  console.log(`  throughput ratio to off ${formatInterval(ratio)}${judged(ratio)}`);
+  console.log(`  CPU-cost ratio off/this ${formatInterval(cpuRatio)}${judged(cpuRatio)}`);
 }
 console.log('(req/s and µs CPU/req: medians over rounds; ratios: medians of per-round ratios)');
 console.log(

@@ -1,0 +1,58 @@
+// The benches report the median of paired per-round ratios. On a shared machine single rounds
+// swing by ±30 % or more, so a median alone can land on either side of a target by chance. This
+// adds a distribution-free confidence interval for the median (order statistics: nothing assumed
+// about how the machine's noise is distributed) and the verdict a target can honestly get from it:
+// met only when the whole interval clears the target, missed only when it lies wholly below.
+
+/** P(B ≤ j) for B ~ Binomial(n, 1/2). */
+function binomialHalfCdf(n, j) {
+  let term = 1 / 2 ** n; // C(n, 0) / 2^n
+  let sum = term;
+  for (let k = 1; k <= j; k++) {
+    term = (term * (n - k + 1)) / k;
+    sum += term;
+  }
+  return sum;
+}
+
+/**
+ * Median of `values` and the interval [x(k), x(n+1-k)] of the sorted values with the largest k
+ * whose coverage, 1 − 2·P(B ≤ k−1), is still at least `level`. With few values no k reaches
+ * `level`; the interval is then the whole range and `coverage` says how sure it is.
+ * @param {number[]} values
+ * @param {number} [level] **Default:** `0.9`
+ * @returns {{ median: number, low: number, high: number, coverage: number, n: number }}
+ */
+export function medianInterval(values, level = 0.9) {
+  const n = values.length;
+  if (n === 0) throw new RangeError('medianInterval: no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(n / 2);
+  const median = n % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  let k = 1;
+  while (k < n + 1 - k - 1 && 1 - 2 * binomialHalfCdf(n, k) >= level) k++;
+  return {
+    median,
+    low: sorted[k - 1],
+    high: sorted[n - k],
+    coverage: 1 - 2 * binomialHalfCdf(n, k - 1),
+    n,
+  };
+}
+
+/**
+ * `met` when the interval's low end reaches `target`, `missed` when its high end is below it,
+ * else `inconclusive` (the noise of this run is larger than the distance to the target).
+ * @param {{ low: number, high: number }} interval
+ * @param {number} target
+ */
+export function verdict(interval, target) {
+  if (interval.low >= target) return 'met';
+  if (interval.high < target) return 'missed';
+  return 'inconclusive';
+}
+
+/** `0.823 (90 % interval 0.781–0.884, 9 rounds)` */
+export function formatInterval({ median, low, high, coverage, n }) {
+  return `${median.toFixed(3)} (${Math.floor(coverage * 100)} % interval ${low.toFixed(3)}–${high.toFixed(3)}, ${n} rounds)`;
+}

@@ -15,9 +15,19 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { formatInterval, medianInterval, verdict } from './median-interval.mjs';
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+/** A whole number in [min, max] from the environment, or exit 2 naming the variable. */
+function wholeNumber(name, fallback, min, max) {
+  const raw = process.env[name] ?? String(fallback);
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
+    console.error(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+    process.exit(2);
+  }
+  return value;
+}
+const DURATION_S = wholeNumber('BENCH_DURATION_S', 3, 1, 60);
+const CONNECTIONS = wholeNumber('BENCH_CONNECTIONS', 32, 1, 1024);
+const ROUNDS = wholeNumber('BENCH_ROUNDS', 9, 1, 50);
 const TARGET_RATIO = 0.85;
 
 const path = (relative) => fileURLToPath(new URL(relative, import.meta.url));

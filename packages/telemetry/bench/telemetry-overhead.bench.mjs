@@ -26,7 +26,9 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { formatInterval, medianInterval, verdict } from '../../../bench/median-interval.mjs';
 
-const { values: flags } = parseArgs({
+const { values: flags } = parseFlags({
+  // `pnpm --filter @s2s/telemetry bench -- --rounds 9` hands the script a leading `--`.
+  args: process.argv.slice(2).filter((arg, index) => !(index === 0 && arg === '--')),
   options: {
     rounds: { type: 'string', default: '9' },
     seconds: { type: 'string', default: '3' },
@@ -36,9 +38,29 @@ const { values: flags } = parseArgs({
     breakdown: { type: 'boolean', default: false },
   },
 });
-const ROUNDS = Math.min(Number(flags.rounds), 20);
-const ROUND_MS = Math.min(Number(flags.seconds), 30) * 1000;
-const CONNECTIONS = Math.min(Number(flags.connections), 256);
+
+/** parseArgs, exiting 2 with its message (which names the flag) instead of a stack trace. */
+function parseFlags(config) {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    console.error(error.message);
+    process.exit(2);
+  }
+}
+
+/** A whole number in [min, max] from --name, or exit 2 naming the flag. */
+function wholeNumber(name, min, max) {
+  const value = Number(flags[name]);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    console.error(`--${name} must be a whole number from ${min} to ${max}, got "${flags[name]}"`);
+    process.exit(2);
+  }
+  return value;
+}
+const ROUNDS = wholeNumber('rounds', 1, 20);
+const ROUND_MS = wholeNumber('seconds', 1, 30) * 1000;
+const CONNECTIONS = wholeNumber('connections', 1, 256);
 const MAX_REQUESTS_PER_ROUND = 2_000_000; // hard bound, far above what 2 cores reach
 
 const packageDir = fileURLToPath(new URL('../', import.meta.url));

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { formatInterval, medianInterval, verdict } from './median-interval.mjs';
+import { formatInterval, median, medianInterval, verdict } from './median-interval.mjs';
 
 /** A whole number in [min, max] from the environment, or exit 2 naming the variable. */
 function wholeNumber(name, fallback, min, max) {
@@ -174,11 +174,6 @@ for (let round = 1; round <= ROUNDS; round++) {
   });
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 const summary = (name) => ({
   rps: median(results[name].map((r) => r.rps)),
   p99: median(results[name].map((r) => r.p99)),

@@ -16,6 +16,16 @@ function binomialHalfCdf(n, j) {
 }
 
 /**
+ * The median of `values` (the mean of the middle two for an even count).
+ * @param {number[]} values
+ */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
  * Median of `values` and the interval [x(k), x(n+1-k)] of the sorted values with the largest k
  * whose coverage, 1 − 2·P(B ≤ k−1), is still at least `level`. With few values no k reaches
  * `level`; the interval is then the whole range and `coverage` says how sure it is.
@@ -27,12 +37,10 @@ export function medianInterval(values, level = 0.9) {
   const n = values.length;
   if (n === 0) throw new RangeError('medianInterval: no values');
   const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(n / 2);
-  const median = n % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
   let k = 1;
   while (k < n + 1 - k - 1 && 1 - 2 * binomialHalfCdf(n, k) >= level) k++;
   return {
-    median,
+    median: median(sorted),
     low: sorted[k - 1],
     high: sorted[n - k],
     coverage: 1 - 2 * binomialHalfCdf(n, k - 1),
@@ -42,11 +50,14 @@ export function medianInterval(values, level = 0.9) {
 
 /**
  * `met` when the interval's low end reaches `target`, `missed` when its high end is below it,
- * else `inconclusive` (the noise of this run is larger than the distance to the target).
- * @param {{ low: number, high: number }} interval
+ * else `inconclusive`: the noise of this run is larger than the distance to the target, or there
+ * were too few rounds for the interval to reach `level` (fewer than 5 at 90 %).
+ * @param {{ low: number, high: number, coverage: number }} interval
  * @param {number} target
+ * @param {number} [level] **Default:** `0.9`
  */
-export function verdict(interval, target) {
+export function verdict(interval, target, level = 0.9) {
+  if (interval.coverage < level) return 'inconclusive';
   if (interval.low >= target) return 'met';
   if (interval.high < target) return 'missed';
   return 'inconclusive';

@@ -48,10 +48,17 @@ describe('medianInterval', () => {
 
 describe('verdict', () => {
   it('is met only when the whole interval clears the target, missed only when all of it is below', () => {
-    expect(verdict({ low: 0.86, high: 0.95 }, 0.85)).toBe('met');
-    expect(verdict({ low: 0.85, high: 0.95 }, 0.85)).toBe('met');
-    expect(verdict({ low: 0.7, high: 0.84 }, 0.85)).toBe('missed');
-    expect(verdict({ low: 0.8, high: 0.9 }, 0.85)).toBe('inconclusive');
+    expect(verdict({ low: 0.86, high: 0.95, coverage: 0.96 }, 0.85)).toBe('met');
+    expect(verdict({ low: 0.85, high: 0.95, coverage: 0.96 }, 0.85)).toBe('met');
+    expect(verdict({ low: 0.7, high: 0.84, coverage: 0.96 }, 0.85)).toBe('missed');
+    expect(verdict({ low: 0.8, high: 0.9, coverage: 0.96 }, 0.85)).toBe('inconclusive');
+  });
+
+  it('judges nothing from too few rounds: one or four rounds stay inconclusive, five can decide', () => {
+    expect(verdict(medianInterval([1.2]), 0.85)).toBe('inconclusive');
+    expect(verdict(medianInterval([1.2, 1.1, 1.3, 1.25]), 0.85)).toBe('inconclusive');
+    expect(verdict(medianInterval([1.2, 1.1, 1.3, 1.25, 0.95]), 0.85)).toBe('met');
+    expect(verdict(medianInterval([0.5, 0.6, 0.7, 0.65, 0.55]), 0.85)).toBe('missed');
   });
 
   it('formats the median with its interval', () => {

@@ -24,7 +24,12 @@ import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { formatInterval, medianInterval, verdict } from '../../../bench/median-interval.mjs';
+import {
+  formatInterval,
+  median,
+  medianInterval,
+  verdict,
+} from '../../../bench/median-interval.mjs';
 
 const { values: flags } = parseFlags({
   // `pnpm --filter @s2s/telemetry bench -- --rounds 9` hands the script a leading `--`.
@@ -190,12 +195,6 @@ async function measure({ origin, pid }) {
   await pool.close();
   return { rps: completed / elapsedS, cpuPerRequestMs, failed };
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 const receiver = await startReceiver();
 const producerEntry = useRealApps ? realProducer : `${packageDir}test/fixtures/producer.mjs`;

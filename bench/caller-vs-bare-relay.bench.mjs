@@ -10,7 +10,7 @@
 //   pnpm --filter @s2s/bench bench            (or pnpm bench at the root)
 //   BENCH_DURATION_S=8 BENCH_CONNECTIONS=32 node bench/caller-vs-bare-relay.bench.mjs
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { formatInterval, median, medianInterval, verdict } from './median-interval.mjs';
@@ -73,6 +73,15 @@ function load(url, duration) {
 
 // Identity set so no metadata-server lookup happens; no shutdown delay when the bench ends.
 const identity = { CLUSTER_NAME: 'bench', CLUSTER_LOCATION: 'local', SHUTDOWN_DELAY_MS: '0' };
+// `pnpm bench` at the root builds first; `pnpm --filter @s2s/bench bench` runs what was built.
+for (const built of ['../apps/producer/dist/server.js', '../apps/caller/dist/server.js']) {
+  if (!existsSync(path(built))) {
+    console.error(
+      `${path(built)} is missing: run \`pnpm bench\` at the root (it builds first) or \`pnpm turbo run build\``,
+    );
+    process.exit(2);
+  }
+}
 const producerOrigin = await startService('producer', '../apps/producer/dist/server.js', identity);
 const callerOrigin = await startService('caller', '../apps/caller/dist/server.js', {
   ...identity,

@@ -20,7 +20,11 @@ function binomialHalfCdf(n, j) {
  * @param {number[]} values
  */
 export function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
+  return middleOf([...values].sort((a, b) => a - b));
+}
+
+/** The median of values already sorted ascending. */
+function middleOf(sorted) {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
@@ -40,7 +44,7 @@ export function medianInterval(values, level = 0.9) {
   let k = 1;
   while (k < n + 1 - k - 1 && 1 - 2 * binomialHalfCdf(n, k) >= level) k++;
   return {
-    median: median(sorted),
+    median: middleOf(sorted),
     low: sorted[k - 1],
     high: sorted[n - k],
     coverage: 1 - 2 * binomialHalfCdf(n, k - 1),

@@ -3,7 +3,7 @@
 // :8080, the caller still addressing the producer by its clusterset name (CONTRACT.md, "Local
 // run"). Ctrl-C or SIGTERM is passed on to both; this script exits when both have exited.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,13 +44,28 @@ for (const service of services) {
   }
 }
 
+/** The arguments after `node` of an app's `start` script, so this runs exactly that command. */
+function startArgs(dir) {
+  const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
+  const [program, ...args] = String(pkg.scripts?.start ?? '')
+    .split(/\s+/)
+    .filter(Boolean);
+  if (program !== 'node') {
+    console.error(
+      `start-local: ${dir}/package.json "start" does not run node: ${pkg.scripts?.start}`,
+    );
+    process.exit(1);
+  }
+  return args;
+}
+
 let stopping = false;
 let failed = false;
 const children = services.map((service) => {
-  // As the app's `start` script and image run it: from its own folder, with the OpenTelemetry
-  // entry (spans are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set; logs carry trace ids).
-  const args = ['--enable-source-maps', '--import', '@s2s/telemetry/register', 'dist/server.js'];
-  const child = spawn(process.execPath, args, {
+  // The app's own `start` script (what its image runs too: tests/deploy checks that), from its
+  // folder; it loads the OpenTelemetry entry (spans are exported only when
+  // OTEL_EXPORTER_OTLP_ENDPOINT is set; logs carry trace ids).
+  const child = spawn(process.execPath, startArgs(service.dir), {
     cwd: join(root, service.dir),
     env: {
       ...process.env,

@@ -25,7 +25,7 @@ export async function registerServiceFoundation(
 ): Promise<void> {
   await fastify.register(configPlugin, { config: options.config });
   await fastify.register(problemDetailsPlugin);
-  // Readiness checks nothing downstream: a producer outage must not take the caller out.
+  // Readiness checks nothing downstream: an outage of an upstream must not take this service out.
   await fastify.register(probesPlugin);
   await fastify.register(metricsPlugin);
   await fastify.register(

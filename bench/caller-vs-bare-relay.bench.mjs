@@ -1,14 +1,24 @@
 // Caller overhead: POST /caller/messages throughput and p99 of the real caller (validation,
 // shared client with breaker and deadline, envelope, metrics) against a bare relay (Fastify +
 // undici `request`, bare-relay.mjs), both relaying to the same producer, in one run.
-// Target: caller/relay throughput ratio >= 0.85. Bounded: ROUNDS × 2 targets × DURATION_S.
-// The machine is shared, so each round measures both back to back (order alternating) and the
-// reported ratio is the median of the per-round ratios, which cancels slow drifts in load. Its
-// confidence interval (median-interval.mjs) decides the verdict: met, missed, or inconclusive when
-// this run's noise is larger than the distance to the target.
+// Target: caller/relay throughput ratio >= 0.85.
+// The machine is shared and noisy, so:
+// - each round measures both back to back (order alternating), and the reported ratio is the
+//   median of the per-round ratios, which cancels slow drifts in load;
+// - both are warmed up first (BENCH_WARMUP_S each): under load a service keeps getting cheaper
+//   per request for ~12 s (JIT tiers, V8 growing its young generation), the caller longer than
+//   the relay, and rounds taken before that compared a half-warm caller with a warmer relay;
+// - the rounds are split over BENCH_STARTS freshly started caller/relay pairs: two runs of the
+//   same program can differ by a few per cent for their whole life (layout, hash seeds), which
+//   no number of rounds against one pair averages out;
+// - the median's confidence interval (median-interval.mjs) decides the verdict: met, missed, or
+//   inconclusive when this run's noise is larger than the distance to the target.
+// BENCH_CALIBRATE=1 puts a second bare relay in the caller's place: the ratio should read 1, and
+// how far it lands from 1 is the bench's own error on this machine.
+// Bounded: BENCH_STARTS × (2 × BENCH_WARMUP_S + BENCH_ROUNDS × 2 × BENCH_DURATION_S).
 //
 //   pnpm --filter @s2s/bench bench            (or pnpm bench at the root)
-//   BENCH_DURATION_S=8 BENCH_CONNECTIONS=32 node bench/caller-vs-bare-relay.bench.mjs
+//   BENCH_STARTS=3 BENCH_ROUNDS=15 BENCH_DURATION_S=2 BENCH_CONNECTIONS=32 node bench/caller-vs-bare-relay.bench.mjs
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,9 +35,14 @@ function wholeNumber(name, fallback, min, max) {
   }
   return value;
 }
-const DURATION_S = wholeNumber('BENCH_DURATION_S', 3, 1, 60);
+const DURATION_S = wholeNumber('BENCH_DURATION_S', 2, 1, 60);
 const CONNECTIONS = wholeNumber('BENCH_CONNECTIONS', 32, 1, 1024);
-const ROUNDS = wholeNumber('BENCH_ROUNDS', 9, 1, 50);
+const STARTS = wholeNumber('BENCH_STARTS', 3, 1, 20);
+const ROUNDS = wholeNumber('BENCH_ROUNDS', 15, 1, 200);
+const WARMUP_S = wholeNumber('BENCH_WARMUP_S', 20, 0, 120);
+const CALIBRATE = process.env.BENCH_CALIBRATE === '1';
+/** What stands in the caller's place: the caller, or a second bare relay when calibrating. */
+const SUBJECT = CALIBRATE ? 'second relay' : 'caller';
 const TARGET_RATIO = 0.85;
 
 const path = (relative) => fileURLToPath(new URL(relative, import.meta.url));
@@ -83,14 +98,35 @@ for (const built of ['../apps/producer/dist/server.js', '../apps/caller/dist/ser
   }
 }
 const producerOrigin = await startService('producer', '../apps/producer/dist/server.js', identity);
-const callerOrigin = await startService('caller', '../apps/caller/dist/server.js', {
-  ...identity,
-  PRODUCER_URL: producerOrigin,
-});
-const relayOrigin = await start('bare relay', path('./bare-relay.mjs'), {
-  PRODUCER_ORIGIN: producerOrigin,
-});
-const pidOf = { caller: children[1].pid, relay: children[2].pid };
+
+/** A fresh caller (or, calibrating, a second bare relay) and bare relay on the same producer. */
+async function startPair() {
+  const caller = CALIBRATE
+    ? await start('second bare relay', path('./bare-relay.mjs'), {
+        PRODUCER_ORIGIN: producerOrigin,
+      })
+    : await startService('caller', '../apps/caller/dist/server.js', {
+        ...identity,
+        PRODUCER_URL: producerOrigin,
+      });
+  const callerChild = children.at(-1);
+  const relay = await start('bare relay', path('./bare-relay.mjs'), {
+    PRODUCER_ORIGIN: producerOrigin,
+  });
+  const relayChild = children.at(-1);
+  return {
+    origin: { caller, relay },
+    pid: { caller: callerChild.pid, relay: relayChild.pid },
+    async stop() {
+      for (const child of [callerChild, relayChild]) {
+        if (child.exitCode !== null) continue;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
 
 /**
  * CPU time (ms) a process used so far, from /proc (Linux; NaN elsewhere). CPU per request is a
@@ -145,42 +181,46 @@ async function freePort() {
 }
 
 console.log(
-  `caller vs bare relay: ${CONNECTIONS} connections, ${ROUNDS} rounds × ${DURATION_S} s each, same producer`,
+  `${CALIBRATE ? 'calibration: bare relay vs a second bare relay' : 'caller vs bare relay'}: ${CONNECTIONS} connections, ` +
+    `${STARTS} fresh pairs × (${WARMUP_S} s warm-up each, then ${ROUNDS} rounds × ${DURATION_S} s each), same producer`,
 );
-// Warm-up (JIT, connection pools), not measured.
-await load(callerOrigin, 2);
-await load(relayOrigin, 2);
 
 const results = { caller: [], relay: [] };
 const ratios = [];
-for (let round = 1; round <= ROUNDS; round++) {
-  const order = [
-    ['caller', callerOrigin],
-    ['relay', relayOrigin],
-  ];
-  if (round % 2 === 0) order.reverse();
-  const measured = {};
-  for (const [name, origin] of order) {
-    const cpuBefore = cpuMs(pidOf[name]);
-    const result = await load(origin, DURATION_S);
-    const cpuPerRequestUs = ((cpuMs(pidOf[name]) - cpuBefore) * 1000) / result.requests.total;
-    const bad = result.non2xx + result.errors + result.timeouts;
-    measured[name] = {
-      rps: result.requests.average,
-      p99: result.latency.p99,
-      cpu: cpuPerRequestUs,
-      bad,
-    };
-    results[name].push(measured[name]);
-    console.log(
-      `  round ${round} ${name.padEnd(6)} ${result.requests.average.toFixed(0).padStart(6)} req/s  p99 ${String(result.latency.p99).padStart(4)} ms  ${cpuPerRequestUs.toFixed(0).padStart(4)} µs CPU/req  non-2xx/errors ${bad}`,
-    );
+for (let pairIndex = 1; pairIndex <= STARTS; pairIndex++) {
+  const pair = await startPair();
+  // Warm-up, not measured (see the top of this file).
+  for (let done = 0; done < WARMUP_S; done += 2) {
+    const seconds = Math.min(2, WARMUP_S - done);
+    await load(pair.origin.caller, seconds);
+    await load(pair.origin.relay, seconds);
   }
-  ratios.push({
-    rps: measured.caller.rps / measured.relay.rps,
-    p99: measured.caller.p99 / measured.relay.p99,
-    cpu: measured.relay.cpu / measured.caller.cpu,
-  });
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order = round % 2 ? ['caller', 'relay'] : ['relay', 'caller'];
+    const measured = {};
+    for (const name of order) {
+      const cpuBefore = cpuMs(pair.pid[name]);
+      const result = await load(pair.origin[name], DURATION_S);
+      const cpuPerRequestUs = ((cpuMs(pair.pid[name]) - cpuBefore) * 1000) / result.requests.total;
+      const bad = result.non2xx + result.errors + result.timeouts;
+      measured[name] = {
+        rps: result.requests.average,
+        p99: result.latency.p99,
+        cpu: cpuPerRequestUs,
+        bad,
+      };
+      results[name].push(measured[name]);
+      console.log(
+        `  pair ${pairIndex} round ${String(round).padStart(2)} ${name.padEnd(6)} ${result.requests.average.toFixed(0).padStart(6)} req/s  p99 ${String(result.latency.p99).padStart(4)} ms  ${cpuPerRequestUs.toFixed(0).padStart(4)} µs CPU/req  non-2xx/errors ${bad}`,
+      );
+    }
+    ratios.push({
+      rps: measured.caller.rps / measured.relay.rps,
+      p99: measured.caller.p99 / measured.relay.p99,
+      cpu: measured.relay.cpu / measured.caller.cpu,
+    });
+  }
+  await pair.stop();
 }
 
 const summary = (name) => ({
@@ -194,16 +234,18 @@ const ratio = medianInterval(ratios.map((r) => r.rps));
 const p99Ratio = median(ratios.map((r) => r.p99));
 const cpuRatio = medianInterval(ratios.map((r) => r.cpu));
 console.log(
-  `caller: ${caller.rps.toFixed(0)} req/s, p99 ${caller.p99.toFixed(1)} ms (median of rounds)`,
+  `${SUBJECT}: ${caller.rps.toFixed(0)} req/s, p99 ${caller.p99.toFixed(1)} ms (median of rounds)`,
 );
 console.log(
   `relay:  ${relay.rps.toFixed(0)} req/s, p99 ${relay.p99.toFixed(1)} ms (median of rounds)`,
 );
 console.log(
-  `throughput ratio caller/relay = ${formatInterval(ratio)}; target >= ${TARGET_RATIO}: ${verdict(ratio, TARGET_RATIO)}`,
+  CALIBRATE
+    ? `throughput ratio ${SUBJECT}/relay = ${formatInterval(ratio)}; identical services: should read 1 (interval ${ratio.low <= 1 && ratio.high >= 1 ? 'contains' : 'misses'} 1)`
+    : `throughput ratio caller/relay = ${formatInterval(ratio)}; target >= ${TARGET_RATIO}: ${verdict(ratio, TARGET_RATIO)}`,
 );
-console.log(`p99 ratio caller/relay = ${p99Ratio.toFixed(2)} (median per-round)`);
-console.log(`CPU efficiency relay/caller (CPU per request) = ${formatInterval(cpuRatio)}`);
+console.log(`p99 ratio ${SUBJECT}/relay = ${p99Ratio.toFixed(2)} (median per-round)`);
+console.log(`CPU efficiency relay/${SUBJECT} (CPU per request) = ${formatInterval(cpuRatio)}`);
 if (caller.bad + relay.bad > 0)
   console.log(`warning: ${caller.bad + relay.bad} non-2xx/errors/timeouts`);
 stopAll();

@@ -14,8 +14,12 @@
 // request (user + system, from /proc/PID/stat). On a machine shared with other work, throughput
 // swings with everyone else's load; CPU per request hardly does, and `off CPU / config CPU` is
 // the throughput ratio the caller would reach when CPU-bound on a core of its own.
+// A second phase measures that CPU cost side by side: every configuration at the same fixed
+// rate (--fixed-rate req/s each, all at once, below saturation), so each round's CPU figures
+// come from the same seconds of the same machine; on this shared 2-core machine it is far
+// steadier than comparing saturated rounds taken one after another.
 //
-//   pnpm --filter @s2s/telemetry bench [-- --rounds 5 --seconds 3 --connections 16 --breakdown]
+//   pnpm --filter @s2s/telemetry bench [-- --rounds 9 --seconds 3 --warmup 15 --connections 16 --fixed-rate 500 --breakdown]
 //   BENCH_APPS=real … uses apps/caller + apps/producer dist/server.js when built (default: auto)
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -37,9 +41,15 @@ const { values: flags } = parseFlags({
   options: {
     rounds: { type: 'string', default: '9' },
     seconds: { type: 'string', default: '3' },
+    // Unmeasured load per configuration first: a caller keeps getting cheaper per request for
+    // about 12 s under load (JIT tiers, young generation growing), one with telemetry longer.
+    warmup: { type: 'string', default: '15' },
     connections: { type: 'string', default: '16' },
+    // req/s per configuration in the side-by-side phase; 0 skips it. Default: 1500 in total.
+    'fixed-rate': { type: 'string' },
     // Adds one 10% configuration per instrumentation left out (OTEL_NODE_DISABLED_INSTRUMENTATIONS),
-    // to see what each one costs.
+    // plus 0% (every instrumentation, nothing sampled), 0% with @fastify/otel alone and 10% not
+    // exported, to see what each part costs.
     breakdown: { type: 'boolean', default: false },
   },
 });
@@ -65,7 +75,10 @@ function wholeNumber(name, min, max) {
 }
 const ROUNDS = wholeNumber('rounds', 1, 20);
 const ROUND_MS = wholeNumber('seconds', 1, 30) * 1000;
+const WARMUP_MS = wholeNumber('warmup', 0, 120) * 1000;
 const CONNECTIONS = wholeNumber('connections', 1, 256);
+const FIXED_RATE_FLAG =
+  flags['fixed-rate'] === undefined ? undefined : wholeNumber('fixed-rate', 0, 5000);
 const MAX_REQUESTS_PER_ROUND = 2_000_000; // hard bound, far above what 2 cores reach
 
 const packageDir = fileURLToPath(new URL('../', import.meta.url));
@@ -196,6 +209,46 @@ async function measure({ origin, pid }) {
   return { rps: completed / elapsedS, cpuPerRequestMs, failed };
 }
 
+/**
+ * Paced load: `rate` req/s spread over CONNECTIONS loops, each sending at its own fixed times
+ * for ROUND_MS. Below the caller's capacity every request is sent on time, so the achieved rate
+ * is the asked one and only the CPU it costs differs between configurations.
+ */
+async function measureAtRate({ origin, pid }, rate) {
+  const pool = new Pool(origin, { connections: CONNECTIONS, pipelining: 1 });
+  const body = JSON.stringify({ id: 'bench', payload: 'x'.repeat(64) });
+  let completed = 0;
+  let failed = 0;
+  const cpuBefore = cpuMs(pid);
+  const start = performance.now();
+  const loop = async (index) => {
+    for (let sent = 0; ; sent++) {
+      const due = start + ((index + sent * CONNECTIONS) * 1000) / rate;
+      if (due >= start + ROUND_MS) return;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      try {
+        const answer = await pool.request({
+          method: 'POST',
+          path: '/caller/messages',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        await answer.body.dump();
+        if (answer.statusCode === 200) completed++;
+        else failed++;
+      } catch {
+        failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, (_, index) => loop(index)));
+  const elapsedS = (performance.now() - start) / 1000;
+  const cpuPerRequestMs = (cpuMs(pid) - cpuBefore) / Math.max(1, completed + failed);
+  await pool.close();
+  return { rps: completed / elapsedS, cpuPerRequestMs, failed };
+}
+
 const receiver = await startReceiver();
 const producerEntry = useRealApps ? realProducer : `${packageDir}test/fixtures/producer.mjs`;
 const callerEntry = useRealApps ? realCaller : `${packageDir}test/fixtures/caller.mjs`;
@@ -220,6 +273,27 @@ if (flags.breakdown) {
       OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'http,undici,fastify,pino',
     },
   });
+  // What a request costs when nothing is sampled: the instrumentations' per-request work alone.
+  configurations.push({
+    name: '0%',
+    register: true,
+    env: { ...exporting, OTEL_TRACES_SAMPLER_ARG: '0' },
+  });
+  configurations.push({
+    name: '0%, @fastify/otel only',
+    register: true,
+    env: {
+      ...exporting,
+      OTEL_TRACES_SAMPLER_ARG: '0',
+      OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'http,undici,pino',
+    },
+  });
+  // 10% with spans made and ended but not exported (no endpoint: a no-op span processor).
+  configurations.push({
+    name: '10%, not exported',
+    register: true,
+    env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' },
+  });
   for (const left of ['http', 'undici', 'fastify', 'pino']) {
     configurations.push({
       name: `10% w/o ${left}`,
@@ -232,6 +306,8 @@ if (flags.breakdown) {
     });
   }
 }
+// req/s per configuration in the side-by-side phase: 1500 in total unless --fixed-rate says.
+const FIXED_RATE = FIXED_RATE_FLAG ?? Math.floor(1500 / configurations.length);
 const callers = [];
 for (const configuration of configurations) {
   const producerUrl = useRealApps
@@ -254,10 +330,13 @@ for (const configuration of configurations) {
 
 console.log(
   `telemetry overhead: ${useRealApps ? 'apps/caller → apps/producer' : 'fixture caller → fixture producer'}, ` +
-    `${ROUNDS} rounds × ${ROUND_MS / 1000} s × ${configurations.length} configurations, ${CONNECTIONS} connections`,
+    `${WARMUP_MS / 1000} s warm-up each, then ${ROUNDS} rounds × ${ROUND_MS / 1000} s × ${configurations.length} configurations, ${CONNECTIONS} connections`,
 );
-// Warm-up (JIT, connection pools) for every configuration, not counted.
-for (const caller of callers) await measure(caller).catch(() => undefined);
+// Warm-up, not counted: every configuration in turn, one round's length at a time, until each
+// has had WARMUP_MS of load (at least one slice: connection pools).
+for (let warmed = 0; warmed === 0 || warmed < WARMUP_MS; warmed += ROUND_MS) {
+  for (const caller of callers) await measure(caller).catch(() => undefined);
+}
 
 const samples = configurations.map(() => []);
 const cpuSamples = configurations.map(() => []);
@@ -297,6 +376,42 @@ for (const [index, configuration] of configurations.entries()) {
   console.log(`  CPU-cost ratio off/this ${formatInterval(cpuRatio)}${judged(cpuRatio)}`);
 }
 console.log('(req/s and µs CPU/req: medians over rounds; ratios: medians of per-round ratios)');
+
+// Side by side at a fixed rate (see the top of this file).
+if (FIXED_RATE > 0) {
+  console.log('');
+  console.log(
+    `side by side: every configuration at ${FIXED_RATE} req/s at the same time, ${ROUNDS} rounds × ${ROUND_MS / 1000} s`,
+  );
+  const fixedCpu = configurations.map(() => []);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const results = await Promise.all(callers.map((caller) => measureAtRate(caller, FIXED_RATE)));
+    const line = results.map(({ rps, cpuPerRequestMs, failed }, index) => {
+      fixedCpu[index].push(cpuPerRequestMs);
+      return (
+        `${configurations[index].name} ${(cpuPerRequestMs * 1000).toFixed(0)} µs` +
+        (Math.abs(rps - FIXED_RATE) > FIXED_RATE * 0.05 ? ` (only ${rps.toFixed(0)} req/s)` : '') +
+        (failed ? ` (${failed} failed)` : '')
+      );
+    });
+    console.log(`round ${round}: ${line.join(', ')}`);
+  }
+  for (const [index, configuration] of configurations.entries()) {
+    const cpu = `${(median(fixedCpu[index]) * 1000).toFixed(0)} µs CPU/req`;
+    if (index === 0) {
+      console.log(`${configuration.name}: ${cpu}`);
+      continue;
+    }
+    const target = targets[configuration.name];
+    const cpuRatio = medianInterval(fixedCpu[index].map((cpu, round) => fixedCpu[0][round] / cpu));
+    console.log(
+      `${configuration.name}: ${cpu}; CPU-cost ratio off/this ${formatInterval(cpuRatio)}` +
+        (target === undefined
+          ? ''
+          : `; target ≥ ${target.toFixed(2)}: ${verdict(cpuRatio, target)}`),
+    );
+  }
+}
 console.log(
   `OTLP receiver: ${receiver.stats.requests} export requests, ${(receiver.stats.bytes / 1e6).toFixed(1)} MB`,
 );

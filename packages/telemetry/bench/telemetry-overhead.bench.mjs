@@ -176,77 +176,68 @@ async function startService({ entry, register, env }) {
   };
 }
 
-/** Closed loop: CONNECTIONS concurrent request loops for ROUND_MS. */
-async function measure({ origin, pid }) {
+/**
+ * CONNECTIONS request loops against one caller for ROUND_MS, on a fresh connection pool; `loop`
+ * decides when each loop sends. Returns req/s (200 answers) and the caller's CPU per request.
+ */
+async function drive({ origin, pid }, loop) {
   const pool = new Pool(origin, { connections: CONNECTIONS, pipelining: 1 });
   const body = JSON.stringify({ id: 'bench', payload: 'x'.repeat(64) });
-  let completed = 0;
-  let failed = 0;
-  const cpuBefore = cpuMs(pid);
-  const start = performance.now();
-  const stopAt = start + ROUND_MS;
-  const loop = async () => {
-    while (performance.now() < stopAt && completed + failed < MAX_REQUESTS_PER_ROUND) {
-      try {
-        const answer = await pool.request({
-          method: 'POST',
-          path: '/caller/messages',
-          headers: { 'content-type': 'application/json' },
-          body,
-        });
-        await answer.body.dump();
-        if (answer.statusCode === 200) completed++;
-        else failed++;
-      } catch {
-        failed++;
-      }
+  const counts = { completed: 0, failed: 0 };
+  const send = async () => {
+    try {
+      const answer = await pool.request({
+        method: 'POST',
+        path: '/caller/messages',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      await answer.body.dump();
+      if (answer.statusCode === 200) counts.completed++;
+      else counts.failed++;
+    } catch {
+      counts.failed++;
     }
   };
-  await Promise.all(Array.from({ length: CONNECTIONS }, loop));
+  const cpuBefore = cpuMs(pid);
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, (_, index) => loop({ index, start, send, counts })),
+  );
   const elapsedS = (performance.now() - start) / 1000;
-  const cpuPerRequestMs = (cpuMs(pid) - cpuBefore) / Math.max(1, completed + failed);
+  const cpuPerRequestMs = (cpuMs(pid) - cpuBefore) / Math.max(1, counts.completed + counts.failed);
   await pool.close();
-  return { rps: completed / elapsedS, cpuPerRequestMs, failed };
+  return { rps: counts.completed / elapsedS, cpuPerRequestMs, failed: counts.failed };
+}
+
+/** Closed loop: every loop sends its next request as soon as the last one is answered. */
+function measure(caller) {
+  return drive(caller, async ({ start, send, counts }) => {
+    const stopAt = start + ROUND_MS;
+    while (
+      performance.now() < stopAt &&
+      counts.completed + counts.failed < MAX_REQUESTS_PER_ROUND
+    ) {
+      await send();
+    }
+  });
 }
 
 /**
- * Paced load: `rate` req/s spread over CONNECTIONS loops, each sending at its own fixed times
- * for ROUND_MS. Below the caller's capacity every request is sent on time, so the achieved rate
- * is the asked one and only the CPU it costs differs between configurations.
+ * Paced load: `rate` req/s spread over the loops, each sending at its own fixed times. Below the
+ * caller's capacity every request is sent on time, so the achieved rate is the asked one and
+ * only the CPU it costs differs between configurations.
  */
-async function measureAtRate({ origin, pid }, rate) {
-  const pool = new Pool(origin, { connections: CONNECTIONS, pipelining: 1 });
-  const body = JSON.stringify({ id: 'bench', payload: 'x'.repeat(64) });
-  let completed = 0;
-  let failed = 0;
-  const cpuBefore = cpuMs(pid);
-  const start = performance.now();
-  const loop = async (index) => {
+function measureAtRate(caller, rate) {
+  return drive(caller, async ({ index, start, send }) => {
     for (let sent = 0; ; sent++) {
       const due = start + ((index + sent * CONNECTIONS) * 1000) / rate;
       if (due >= start + ROUND_MS) return;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      try {
-        const answer = await pool.request({
-          method: 'POST',
-          path: '/caller/messages',
-          headers: { 'content-type': 'application/json' },
-          body,
-        });
-        await answer.body.dump();
-        if (answer.statusCode === 200) completed++;
-        else failed++;
-      } catch {
-        failed++;
-      }
+      await send();
     }
-  };
-  await Promise.all(Array.from({ length: CONNECTIONS }, (_, index) => loop(index)));
-  const elapsedS = (performance.now() - start) / 1000;
-  const cpuPerRequestMs = (cpuMs(pid) - cpuBefore) / Math.max(1, completed + failed);
-  await pool.close();
-  return { rps: completed / elapsedS, cpuPerRequestMs, failed };
+  });
 }
 
 const receiver = await startReceiver();

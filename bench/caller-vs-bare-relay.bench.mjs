@@ -40,7 +40,7 @@ const CONNECTIONS = wholeNumber('BENCH_CONNECTIONS', 32, 1, 1024);
 const STARTS = wholeNumber('BENCH_STARTS', 3, 1, 20);
 const ROUNDS = wholeNumber('BENCH_ROUNDS', 15, 1, 200);
 const WARMUP_S = wholeNumber('BENCH_WARMUP_S', 20, 0, 120);
-const CALIBRATE = process.env.BENCH_CALIBRATE === '1';
+const CALIBRATE = wholeNumber('BENCH_CALIBRATE', 0, 0, 1) === 1;
 /** What stands in the caller's place: the caller, or a second bare relay when calibrating. */
 const SUBJECT = CALIBRATE ? 'second relay' : 'caller';
 const TARGET_RATIO = 0.85;

@@ -347,24 +347,31 @@ for (let round = 1; round <= ROUNDS; round++) {
 }
 
 const targets = { '10%': 0.9, '100%': 0.8 };
+
+/**
+ * Configuration `index` against `off` (index 0), paired per round (measured moments apart):
+ * throughput as this ÷ off, CPU cost as off ÷ this; the median's interval and the target's verdict.
+ */
+function ratioToOff(perRound, index, kind) {
+  const interval = medianInterval(
+    perRound[index].map((value, round) =>
+      kind === 'cpu' ? perRound[0][round] / value : value / perRound[0][round],
+    ),
+  );
+  const target = targets[configurations[index].name];
+  return (
+    formatInterval(interval) +
+    (target === undefined ? '' : `; target ≥ ${target.toFixed(2)}: ${verdict(interval, target)}`)
+  );
+}
+
 console.log('');
 for (const [index, configuration] of configurations.entries()) {
-  const target = targets[configuration.name];
   const rate = `${median(samples[index]).toFixed(0)} req/s, ${(median(cpuSamples[index]) * 1000).toFixed(0)} µs CPU/req`;
-  if (index === 0) {
-    console.log(`${configuration.name}: ${rate}`);
-    continue;
-  }
-  // Paired per round: this configuration against `off` (index 0) measured moments before or after.
-  const ratio = medianInterval(samples[index].map((rps, round) => rps / samples[0][round]));
-  const cpuRatio = medianInterval(
-    cpuSamples[index].map((cpu, round) => cpuSamples[0][round] / cpu),
-  );
-  const judged = (interval) =>
-    target === undefined ? '' : `; target ≥ ${target.toFixed(2)}: ${verdict(interval, target)}`;
   console.log(`${configuration.name}: ${rate}`);
-  console.log(`  throughput ratio to off ${formatInterval(ratio)}${judged(ratio)}`);
-  console.log(`  CPU-cost ratio off/this ${formatInterval(cpuRatio)}${judged(cpuRatio)}`);
+  if (index === 0) continue;
+  console.log(`  throughput ratio to off ${ratioToOff(samples, index, 'throughput')}`);
+  console.log(`  CPU-cost ratio off/this ${ratioToOff(cpuSamples, index, 'cpu')}`);
 }
 console.log('(req/s and µs CPU/req: medians over rounds; ratios: medians of per-round ratios)');
 
@@ -389,17 +396,10 @@ if (FIXED_RATE > 0) {
   }
   for (const [index, configuration] of configurations.entries()) {
     const cpu = `${(median(fixedCpu[index]) * 1000).toFixed(0)} µs CPU/req`;
-    if (index === 0) {
-      console.log(`${configuration.name}: ${cpu}`);
-      continue;
-    }
-    const target = targets[configuration.name];
-    const cpuRatio = medianInterval(fixedCpu[index].map((cpu, round) => fixedCpu[0][round] / cpu));
     console.log(
-      `${configuration.name}: ${cpu}; CPU-cost ratio off/this ${formatInterval(cpuRatio)}` +
-        (target === undefined
-          ? ''
-          : `; target ≥ ${target.toFixed(2)}: ${verdict(cpuRatio, target)}`),
+      index === 0
+        ? `${configuration.name}: ${cpu}`
+        : `${configuration.name}: ${cpu}; CPU-cost ratio off/this ${ratioToOff(fixedCpu, index, 'cpu')}`,
     );
   }
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by .ci/run and scripts that need the project's toolchain: puts Node 24 and pnpm 10
 # first on PATH, installing them from the npm registry into a cache folder when missing.
 s2s_cache="${XDG_CACHE_HOME:-$HOME/.cache}/s2s"

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `pnpm start` (after building both apps): runs the producer on 127.0.0.1:8081 and the caller on
-// :8080, the caller still addressing the producer by its clusterset name (CONTRACT.md, "Local
+// :8080, the caller still addressing the producer by its clusterset name (docs/contract.md, "Local
 // run"). Ctrl-C or SIGTERM is passed on to both; this script exits when both have exited.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';

@@ -2,7 +2,7 @@
 // page with textContent only: no innerHTML, and no element or attribute name is ever taken from
 // data. Attribute values that steer styling (data-outcome, data-state) come from fixed lists.
 
-/** Outcomes of the caller envelope (CONTRACT.md, outcome table). */
+/** Outcomes of the caller envelope (docs/contract.md, outcome table). */
 export const OUTCOMES = ['ok', 'upstream_error', 'timeout', 'circuit_open', 'unreachable'];
 
 /** Circuit breaker states reported in `breaker.state`. */

@@ -1,4 +1,4 @@
-// The caller's configuration (CONTRACT.md, "Configuration"): the common variables plus how to
+// The caller's configuration (docs/contract.md, "Configuration"): the common variables plus how to
 // reach the producer. `process.env` is passed in by server.ts; tests pass their own objects.
 import { parseConnectTo } from '@s2s/service-client';
 import { ConfigError, commonConfigProperties, loadConfig, type Env } from '@s2s/service-kit/config';
@@ -18,6 +18,9 @@ export const callerConfigSchema = Type.Object({
   BREAKER_FAILURE_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1_000, default: 3 }),
   // Mirrors outlierDetection baseEjectionTime: 15s; then one trial call (half-open).
   BREAKER_RESET_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 15_000 }),
+  // Empty: the fault knobs are open to anyone (the `pnpm start` default); set, a call that uses
+  // them must carry it in x-fault-injection-token (src/fault-token.ts).
+  FAULT_INJECTION_TOKEN: Type.String({ default: '' }),
 });
 
 export type CallerConfig = Static<typeof callerConfigSchema>;

@@ -1,4 +1,4 @@
-// Every outcome of CONTRACT.md's table, end to end through real sockets: caller app → real
+// Every outcome of docs/contract.md's table, end to end through real sockets: caller app → real
 // producer app on 127.0.0.1, addressed by its clusterset name through PRODUCER_CONNECT_TO.
 import type { FastifyInstance } from 'fastify';
 import Value from 'typebox/value';

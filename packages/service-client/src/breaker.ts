@@ -42,8 +42,9 @@ export class ConsecutiveFailureBreaker<A extends unknown[], R> {
     this.#resetMs = settings.resetMs;
     // A fresh options object per breaker: opossum stores and mutates the object it is given.
     this.#options = {
-      // Deadlines belong to the per-call abort signal (deadline.ts), which cancels the request itself; opossum's
-      // timeout would only stop waiting and leave the request running.
+      // Deadlines belong to the per-call Deadline (deadline.ts), which aborts the request itself
+      // through undici's dispatch controller; opossum's timeout would only stop waiting and leave
+      // the request running.
       timeout: false,
       resetTimeout: settings.resetMs,
       // Never reached: the percentage trip is replaced by consecutive counting below.

@@ -34,7 +34,7 @@ import type {
   ServiceClientOptions,
 } from './types.js';
 
-/** Defaults, in one place so the README table can be checked against them. */
+/** Defaults, in one place: test/readme-defaults.test.ts checks the README against them. */
 export const DEFAULTS = {
   timeoutMs: 3000, // below the mesh's 5 s VirtualService timeout
   connectTimeoutMs: 1000,

@@ -19,7 +19,7 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Variables both services read (CONTRACT.md, "Configuration"). */
+/** Variables both services read (docs/contract.md, "Configuration"). */
 export const commonConfigProperties = {
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),

@@ -1,5 +1,5 @@
-// Field rules of a message (CONTRACT.md, "Producer"): the producer and the caller accept the same
-// fields, so they are declared once here.
+// Field rules of a message (docs/contract.md, "Producer"): the producer and the caller accept the
+// same fields, so they are declared once here.
 import Type from 'typebox';
 
 /** 1–64 characters of `[A-Za-z0-9._-]`. */

@@ -1,7 +1,7 @@
 // Kubernetes probes. /livez: the process can serve. /readyz: 503 until the app is ready and again
 // from the moment shutdown starts, so endpoints are removed while in-flight work completes.
 // Readiness deliberately checks nothing downstream: a cross-cluster outage must not take a pod
-// out of rotation (CONTRACT.md, "Both apps").
+// out of rotation (docs/contract.md, "Both apps").
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 

@@ -33,7 +33,7 @@ export interface ServerOptions {
 export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 /** Time for a client to send a whole request (headers + at most 64 KiB of body). */
 export const REQUEST_TIMEOUT_MS = 30_000;
-/** Largest accepted body (CONTRACT.md: over 64 KiB → 413). */
+/** Largest accepted body (docs/contract.md: over 64 KiB → 413). */
 export const BODY_LIMIT_BYTES = 65_536;
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;

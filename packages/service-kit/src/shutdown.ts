@@ -1,4 +1,4 @@
-// Graceful shutdown (CONTRACT.md, "SIGTERM"): readiness goes 503 at once, requests keep being
+// Graceful shutdown (docs/contract.md, "SIGTERM"): readiness goes 503 at once, requests keep being
 // served for SHUTDOWN_DELAY_MS so every proxy learns the endpoint is gone, then the server stops
 // accepting, drains in-flight requests, runs the after-close steps (telemetry flush) and exits 0.
 import { setTimeout as sleep } from 'node:timers/promises';

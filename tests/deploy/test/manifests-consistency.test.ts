@@ -202,7 +202,7 @@ describe('timeouts, retries and ejection line up (docs/timeouts-retries-ejection
       const appTimeout = Number(
         envValue(containerOf(objects, 'sample-caller'), 'PRODUCER_TIMEOUT_MS'),
       );
-      expect(appTimeout).toBe(3_000); // CONTRACT.md default
+      expect(appTimeout).toBe(3_000); // docs/contract.md default
       const routes = producerVirtualService(objects).http;
       for (const route of routes)
         expect(appTimeout).toBeLessThan(durationMs(route.timeout as string));
@@ -265,7 +265,7 @@ describe('graceful shutdown fits in the pod lifecycle', () => {
       const deployment = deploymentOf(objects, app);
       const container = containerOf(objects, app);
       const shutdownDelayMs = Number(envValue(container, 'SHUTDOWN_DELAY_MS'));
-      expect(shutdownDelayMs).toBe(5_000); // CONTRACT.md: 5000 in clusters
+      expect(shutdownDelayMs).toBe(5_000); // docs/contract.md: 5000 in clusters
       const graceMs = (deployment.spec.template.spec.terminationGracePeriodSeconds ?? 30) * 1000;
       expect(shutdownDelayMs + drainBoundMs(app, container) + FLUSH_MARGIN_MS).toBeLessThan(
         graceMs,

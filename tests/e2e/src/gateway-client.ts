@@ -8,7 +8,7 @@ export interface MessageBody {
   responseCode?: number;
 }
 
-/** The caller's envelope (CONTRACT.md); only the fields the tests read are typed. */
+/** The caller's envelope (docs/contract.md); only the fields the tests read are typed. */
 export interface CallerEnvelope {
   id: string;
   received: string | null;

@@ -1,5 +1,5 @@
 // The producer client's metrics, fed by its events: call durations and counts by outcome, and the
-// circuit breaker's state and transitions (CONTRACT.md, "Both apps" → /metrics).
+// circuit breaker's state and transitions (docs/contract.md, "Both apps" → /metrics).
 import type { BreakerState, BreakerTransition, CallCompleteEvent } from '@s2s/service-client';
 import { DURATION_BUCKETS_SECONDS } from '@s2s/service-kit/metrics';
 import type { FastifyInstance } from 'fastify';

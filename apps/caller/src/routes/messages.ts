@@ -1,14 +1,15 @@
 // POST /caller/messages: relay a message to the producer through the shared client and answer
-// the envelope, whose HTTP status follows the outcome table of CONTRACT.md.
+// the envelope, whose HTTP status follows the outcome table of docs/contract.md.
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CallResult, Outcome } from '@s2s/service-client';
 import { withoutSecrets } from '@s2s/service-kit/message-schema';
 import type { FastifyInstance } from 'fastify';
+import { FAULT_TOKEN_HEADER, faultTokenGuard } from '../fault-token.js';
 import { callerMessageRequestSchema, envelopeSchema, type Envelope } from '../schemas/messages.js';
 import { activeTraceId, traceIdOfHeader } from '../trace.js';
 
-/** CONTRACT.md, "Caller": outcome → the caller's HTTP status. */
+/** docs/contract.md, "Caller": outcome → the caller's HTTP status. */
 export const STATUS_BY_OUTCOME: Readonly<Record<Outcome, 200 | 502 | 503 | 504>> = {
   ok: 200,
   upstream_error: 502,
@@ -43,6 +44,7 @@ function producerFields(
 
 export default async function messagesRoutes(fastify: FastifyInstance): Promise<void> {
   const { MAX_DELAY_MS } = fastify.config;
+  const faultToken = faultTokenGuard(fastify.config.FAULT_INJECTION_TOKEN);
   fastify.withTypeProvider<TypeBoxTypeProvider>().post(
     '/caller/messages',
     {
@@ -59,6 +61,8 @@ export default async function messagesRoutes(fastify: FastifyInstance): Promise<
     },
     async (request, reply) => {
       const { payload, delay, responseCode } = request.body;
+      // Before anything is sent: a refused fault knob never reaches the producer.
+      faultToken.assertAllowed({ delay, responseCode }, request.headers[FAULT_TOKEN_HEADER]);
       const id = request.body.id ?? randomUUID();
       const headers: Record<string, string> = {};
       // With OpenTelemetry running, @s2s/telemetry writes the caller's context into the call (its

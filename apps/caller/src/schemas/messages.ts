@@ -1,4 +1,4 @@
-// Request and envelope of POST /caller/messages (CONTRACT.md, "Caller").
+// Request and envelope of POST /caller/messages (docs/contract.md, "Caller").
 import { identitySchema } from '@s2s/service-kit/identity';
 import {
   delaySchema,

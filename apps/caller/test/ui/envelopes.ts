@@ -1,4 +1,5 @@
-// Caller envelopes (CONTRACT.md "Caller") the UI tests render or serve, including hostile ones.
+// Caller envelopes (docs/contract.md, "Caller") the UI tests render or serve, including hostile
+// ones.
 
 export const XSS_IMG = '<img src=x onerror="window.__pwned=1">';
 export const XSS_SCRIPT = '<script>window.__pwned=2</script>';

@@ -1,5 +1,5 @@
 // POST /producer/messages: echo the payload, the request headers (minus secrets) and who answered,
-// after the requested delay and with the requested status — the fault knobs of CONTRACT.md.
+// after the requested delay and with the requested status — the fault knobs of docs/contract.md.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { withoutSecrets } from '@s2s/service-kit/message-schema';

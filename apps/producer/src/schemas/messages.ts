@@ -1,4 +1,4 @@
-// Request and answer of POST /producer/messages (CONTRACT.md, "Producer").
+// Request and answer of POST /producer/messages (docs/contract.md, "Producer").
 import { identitySchema } from '@s2s/service-kit/identity';
 import {
   delaySchema,

@@ -91,7 +91,7 @@ export function shellWords(command: string): string[] {
   });
 }
 
-/** The build stage's deploy command as words: pnpm --filter @s2s/<app> --prod deploy --legacy … /out */
+/** The build stage's deploy command as words: pnpm --filter @s2s/<app> --prod deploy … /out */
 export function deployCommand(app: string): string[] {
   const build = stage(parseDockerfile(fromRepo('apps', app, 'Dockerfile')), 'build');
   const command = build.instructions

@@ -1,6 +1,6 @@
 // The trace id shown in the envelope: the active span's when OpenTelemetry runs, else the one in
 // the incoming W3C traceparent, else null.
-import { isSpanContextValid, trace } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
 const INVALID_TRACE_ID = '0'.repeat(32);
@@ -16,4 +16,30 @@ export function traceIdOfHeader(traceparent: string | string[] | undefined): str
   const header = Array.isArray(traceparent) ? traceparent[0] : traceparent;
   const traceId = header ? TRACEPARENT.exec(header.trim().toLowerCase())?.[1] : undefined;
   return traceId && traceId !== INVALID_TRACE_ID ? traceId : null;
+}
+
+/**
+ * W3C Trace Context's propagation guidance: at most 32 list-members and 512 characters. A longer
+ * `tracestate` from outside the mesh is dropped whole (the trace itself still follows
+ * `traceparent`), the same bound OpenTelemetry's TraceState applies when telemetry runs.
+ */
+export const TRACESTATE_MAX_CHARS = 512;
+export const TRACESTATE_MAX_MEMBERS = 32;
+
+/** The incoming `tracestate` if it fits the bound, else undefined (not forwarded). */
+export function boundedTracestate(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string' || header.length > TRACESTATE_MAX_CHARS) return undefined;
+  const members = header.split(',').filter((member) => member.trim() !== '');
+  return members.length === 0 || members.length > TRACESTATE_MAX_MEMBERS ? undefined : header;
+}
+
+/**
+ * Runs `call` in the active context minus its baggage. The caller is where calls from outside the
+ * mesh enter: a client's `baggage` (up to 8 KB of key/values of its choosing under W3C limits)
+ * is not passed on to the producer. Without telemetry nothing propagates baggage anyway.
+ */
+export function withoutIncomingBaggage<T>(call: () => T): T {
+  const active = context.active();
+  if (propagation.getBaggage(active) === undefined) return call();
+  return context.with(propagation.deleteBaggage(active), call);
 }

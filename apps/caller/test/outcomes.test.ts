@@ -90,7 +90,7 @@ describe('POST /caller/messages outcomes', () => {
       },
     });
     expect(envelope.roundTripTimeMillis).toBeGreaterThan(0);
-    expect(envelope.callerHeaders).not.toHaveProperty('authorization');
+    expect(envelope.callerHeaders.authorization).toBe('[redacted]');
     expect(JSON.stringify(envelope)).not.toContain('s3cret');
   });
 

@@ -43,17 +43,29 @@ describe('POST /producer/messages', () => {
     });
   });
 
-  it('removes authorization, cookie and proxy-authorization from the echoed headers', async () => {
+  it('echoes every credential header of the contract as [redacted], name kept', async () => {
     app = await buildTestProducer();
+    const secrets = {
+      authorization: 'Bearer s3cret',
+      cookie: 'a=s3cret',
+      'proxy-authorization': 'Basic s3cret',
+      'x-api-key': 's3cret',
+      'x-auth-token': 's3cret',
+      'x-goog-iap-jwt-assertion': 's3cret',
+      'x-amz-security-token': 's3cret',
+      'x-session-id': 's3cret',
+    };
     const response = await post(
       app,
       { id: 'm', payload: '' },
-      { authorization: 'Bearer s3cret', cookie: 'a=b', 'proxy-authorization': 'Basic x' },
+      {
+        ...secrets,
+        'x-forwarded-client-cert': 'By=spiffe://a;Hash=s3cret;URI=spiffe://b',
+      },
     );
-    const headers = response.json().headers as Record<string, unknown>;
-    expect(headers).not.toHaveProperty('authorization');
-    expect(headers).not.toHaveProperty('cookie');
-    expect(headers).not.toHaveProperty('proxy-authorization');
+    const { headers } = response.json<{ headers: Record<string, unknown> }>();
+    for (const name of Object.keys(secrets)) expect(headers[name], name).toBe('[redacted]');
+    expect(headers['x-forwarded-client-cert']).toBe('By=spiffe://a;Hash=[redacted];URI=spiffe://b');
     expect(response.body).not.toContain('s3cret');
   });
 

@@ -21,16 +21,3 @@ export const headersSchema = Type.Unsafe<Record<string, string | string[]>>({
   type: 'object',
   additionalProperties: true,
 });
-
-/** Headers never echoed back: credentials must not travel into a response body. */
-const SECRET_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
-
-export function withoutSecrets(
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-): Record<string, string | string[]> {
-  const echoed: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !SECRET_HEADERS.has(name.toLowerCase())) echoed[name] = value;
-  }
-  return echoed;
-}

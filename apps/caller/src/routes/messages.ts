@@ -3,11 +3,16 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CallResult, Outcome } from '@s2s/service-client';
-import { withoutSecrets } from '@s2s/service-kit/message-schema';
+import { redactEchoedHeaders, redactHeaders } from '@s2s/service-kit/redaction';
 import type { FastifyInstance } from 'fastify';
 import { FAULT_TOKEN_HEADER, faultTokenGuard } from '../fault-token.js';
 import { callerMessageRequestSchema, envelopeSchema, type Envelope } from '../schemas/messages.js';
-import { activeTraceId, traceIdOfHeader } from '../trace.js';
+import {
+  activeTraceId,
+  boundedTracestate,
+  traceIdOfHeader,
+  withoutIncomingBaggage,
+} from '../trace.js';
 
 /** docs/contract.md, "Caller": outcome → the caller's HTTP status. */
 export const STATUS_BY_OUTCOME: Readonly<Record<Outcome, 200 | 502 | 503 | 504>> = {
@@ -38,7 +43,7 @@ function producerFields(
     received:
       result.outcome === 'ok' && typeof body['received'] === 'string' ? body['received'] : null,
     producerMetadata: isPlainObject(body['metadata']) ? body['metadata'] : null,
-    producerHeaders: isPlainObject(body['headers']) ? body['headers'] : null,
+    producerHeaders: isPlainObject(body['headers']) ? redactEchoedHeaders(body['headers']) : null,
   };
 }
 
@@ -72,21 +77,24 @@ export default async function messagesRoutes(fastify: FastifyInstance): Promise<
       const spanTraceId = activeTraceId();
       if (spanTraceId === null && typeof traceparent === 'string') {
         headers['traceparent'] = traceparent;
-        if (typeof tracestate === 'string') headers['tracestate'] = tracestate;
+        const bounded = boundedTracestate(tracestate);
+        if (bounded !== undefined) headers['tracestate'] = bounded;
       }
 
-      const result = await fastify.producerClient.call({
-        method: 'POST',
-        path: '/producer/messages',
-        json: {
-          id,
-          payload,
-          ...(delay === undefined ? {} : { delay }),
-          ...(responseCode === undefined ? {} : { responseCode }),
-        },
-        requestId: request.id,
-        headers,
-      });
+      const result = await withoutIncomingBaggage(() =>
+        fastify.producerClient.call({
+          method: 'POST',
+          path: '/producer/messages',
+          json: {
+            id,
+            payload,
+            ...(delay === undefined ? {} : { delay }),
+            ...(responseCode === undefined ? {} : { responseCode }),
+          },
+          requestId: request.id,
+          headers,
+        }),
+      );
 
       const envelope: Envelope = {
         id,
@@ -96,7 +104,7 @@ export default async function messagesRoutes(fastify: FastifyInstance): Promise<
         // The client times the whole call, retry included.
         roundTripTimeMillis: Math.round(result.latencyMs * 1000) / 1000,
         callerMetadata: fastify.identity.current(),
-        callerHeaders: withoutSecrets(request.headers),
+        callerHeaders: redactHeaders(request.headers),
         breaker: { state: result.breakerState },
         traceId: spanTraceId ?? traceIdOfHeader(traceparent),
       };

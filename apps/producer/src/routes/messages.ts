@@ -2,8 +2,8 @@
 // after the requested delay and with the requested status — the fault knobs of docs/contract.md.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { withoutSecrets } from '@s2s/service-kit/message-schema';
 import { HttpProblem } from '@s2s/service-kit/problem';
+import { redactHeaders } from '@s2s/service-kit/redaction';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { producerAnswerSchema, producerMessageRequestSchema } from '../schemas/messages.js';
 
@@ -62,7 +62,7 @@ export default async function messagesRoutes(fastify: FastifyInstance): Promise<
       return reply.code(responseCode).send({
         id,
         received: payload,
-        headers: withoutSecrets(request.headers),
+        headers: redactHeaders(request.headers),
         metadata: fastify.identity.current(),
       });
     },

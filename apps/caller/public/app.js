@@ -15,6 +15,10 @@ const MESSAGES_URL = 'caller/messages';
 const HISTORY_LIMIT = 20;
 // Far above the caller's own producer timeout (3 s by default): only a hung gateway hits it.
 const BROWSER_TIMEOUT_MS = 60_000;
+// The operator's fault-injection token: sessionStorage, so it lives as long as this tab and is
+// never written to disk for other tabs or later visits (docs/contract.md, "Fault knobs").
+const FAULT_TOKEN_KEY = 's2s.faultInjectionToken';
+const FAULT_TOKEN_HEADER = 'x-fault-injection-token';
 
 /**
  * @template {HTMLElement} T
@@ -32,6 +36,7 @@ const payloadInput = /** @type {HTMLTextAreaElement} */ (byId('payload'));
 const delayInput = /** @type {HTMLInputElement} */ (byId('delay'));
 const responseCodeInput = /** @type {HTMLInputElement} */ (byId('responseCode'));
 const repeatInput = /** @type {HTMLInputElement} */ (byId('repeat'));
+const faultTokenInput = /** @type {HTMLInputElement} */ (byId('faultToken'));
 const sendButton = /** @type {HTMLButtonElement} */ (byId('send'));
 const stopButton = /** @type {HTMLButtonElement} */ (byId('stop'));
 const progress = byId('progress');
@@ -76,6 +81,7 @@ async function sendOnce(body) {
       headers: {
         'content-type': 'application/json',
         accept: 'application/json, application/problem+json',
+        ...(faultTokenInput.value === '' ? {} : { [FAULT_TOKEN_HEADER]: faultTokenInput.value }),
       },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(BROWSER_TIMEOUT_MS),
@@ -176,6 +182,22 @@ stopButton.addEventListener('click', () => {
 clearHistoryButton.addEventListener('click', () => {
   history = [];
   drawHistory();
+});
+
+/** @returns {Storage | null} null where storage is blocked (privacy settings). */
+function tabStorage() {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+faultTokenInput.value = tabStorage()?.getItem(FAULT_TOKEN_KEY) ?? '';
+faultTokenInput.addEventListener('input', () => {
+  const storage = tabStorage();
+  if (faultTokenInput.value === '') storage?.removeItem(FAULT_TOKEN_KEY);
+  else storage?.setItem(FAULT_TOKEN_KEY, faultTokenInput.value);
 });
 
 drawHistory();

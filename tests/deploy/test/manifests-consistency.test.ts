@@ -471,3 +471,35 @@ describe('telemetry export', () => {
     },
   );
 });
+
+describe('fault knobs are an operator’s tool (docs/contract.md, "Fault knobs")', () => {
+  const callerOverlays = [
+    ['caller-cluster', callerCluster],
+    ['single-cluster', singleCluster],
+    ['dev/caller-cluster', render('k8s/overlays/dev/caller-cluster')],
+    ['dev/single-cluster', render('k8s/overlays/dev/single-cluster')],
+  ] as const;
+
+  it.each(callerOverlays)(
+    '%s: the caller reads FAULT_INJECTION_TOKEN from a required Secret that no manifest ships',
+    (_o, objects) => {
+      const entry = containerOf(objects, 'sample-caller').env?.find(
+        (e) => e.name === 'FAULT_INJECTION_TOKEN',
+      );
+      expect(entry?.value).toBeUndefined();
+      const ref = entry?.valueFrom?.secretKeyRef;
+      expect(ref).toEqual({ name: 'sample-caller-fault-injection', key: 'token' });
+      // Required: a missing Secret stops the pod instead of starting it with the knobs open.
+      expect(ref?.optional ?? false).toBe(false);
+      // The operator creates it (docs/two-clusters.md); a token in git would be no secret.
+      expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    },
+  );
+
+  it('the docs show how to create that Secret', () => {
+    const guide = readFileSync(fromRepo('docs/two-clusters.md'), 'utf8');
+    expect(guide).toMatch(
+      /kubectl[^\n]* -n istio-apps create secret generic sample-caller-fault-injection \\\n\s+--from-literal=token=/,
+    );
+  });
+});

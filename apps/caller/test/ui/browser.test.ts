@@ -208,6 +208,27 @@ describe('caller UI in Chromium', { timeout: 60_000 }, () => {
     expect(problems).toEqual([]);
   });
 
+  it('sends the fault-injection token as a header and keeps it for this tab only', async () => {
+    const server = await serve();
+    const { page, problems } = await open(server.url);
+    expect(await page.getByLabel('Fault-injection token').inputValue()).toBe('');
+    await send(page);
+    await page.getByLabel('Fault-injection token').fill('operator-token');
+    await send(page);
+    expect(server.faultTokens).toEqual([undefined, 'operator-token']);
+
+    // The same tab keeps it across a reload; another tab of the same browser does not see it.
+    await page.reload();
+    expect(await page.getByLabel('Fault-injection token').inputValue()).toBe('operator-token');
+    const otherTab = await page.context().newPage();
+    await otherTab.goto(server.url);
+    expect(await otherTab.getByLabel('Fault-injection token').inputValue()).toBe('');
+    expect(await otherTab.evaluate(() => JSON.stringify({ ...window.localStorage }))).not.toContain(
+      'operator-token',
+    );
+    expect(problems).toEqual([]);
+  });
+
   it('says plainly when the caller cannot be reached', async () => {
     // Every answer is a closed socket: Chromium retries a POST whose reused socket closes.
     const server = await serve('/', () => ({ status: 0, body: null, destroy: true }));

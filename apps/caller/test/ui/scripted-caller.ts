@@ -30,6 +30,8 @@ export interface ScriptedCaller {
   script: ScriptedResponse[];
   /** Parsed JSON bodies of the POSTs received so far. */
   received: unknown[];
+  /** The x-fault-injection-token header of each POST (undefined when absent). */
+  faultTokens: Array<string | undefined>;
   /** Paths requested that did not exist (a relative-URL mistake shows up here). */
   notFound: string[];
   close(): Promise<void>;
@@ -41,6 +43,7 @@ export async function startScriptedCaller(
 ): Promise<ScriptedCaller> {
   const script: ScriptedResponse[] = [];
   const received: unknown[] = [];
+  const faultTokens: Array<string | undefined> = [];
   const notFound: string[] = [];
 
   const server = createServer((req, res) => {
@@ -55,6 +58,8 @@ export async function startScriptedCaller(
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        const token = req.headers['x-fault-injection-token'];
+        faultTokens.push(typeof token === 'string' ? token : undefined);
         const next = script.shift() ?? fallback();
         if (next.destroy) {
           req.socket.destroy();
@@ -91,6 +96,7 @@ export async function startScriptedCaller(
     url: `http://127.0.0.1:${port}${prefix}`,
     script,
     received,
+    faultTokens,
     notFound,
     close: () =>
       new Promise<void>((resolve, reject) => {

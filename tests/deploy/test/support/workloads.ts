@@ -5,7 +5,10 @@ import { findOne, type K8sObject } from './kustomize.js';
 export interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { fieldRef?: { fieldPath: string } };
+  valueFrom?: {
+    fieldRef?: { fieldPath: string };
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+  };
 }
 export interface Probe {
   httpGet?: { path: string; port: number | string };

@@ -1,0 +1,93 @@
+// What a real GKE fleet with Cloud Service Mesh would reject although the manifests validate:
+// semantics the schemas cannot see (issue "make the deployment material right, not just valid").
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { findOne, kubectl, parseYamlObjects, render, type K8sObject } from './support/kustomize.js';
+import { fromRepo } from './support/paths.js';
+
+const trustDomain = /^TRUST_DOMAIN=(.+)$/m.exec(
+  readFileSync(fromRepo('k8s/components/mesh-trust-domain/mesh-settings.env'), 'utf8'),
+)?.[1];
+
+function producerIdentity(domain: string): string {
+  const account = findOne(
+    render('k8s/overlays/producer-cluster'),
+    'ServiceAccount',
+    'sample-producer-sa',
+  );
+  return `spiffe://${domain}/ns/${account.metadata.namespace}/sa/${account.metadata.name}`;
+}
+
+function subjectAltNames(objects: K8sObject[]): string[] | undefined {
+  return (
+    findOne(objects, 'ServiceEntry', 'sample-producer-clusterset').spec as {
+      subjectAltNames?: string[];
+    }
+  ).subjectAltNames;
+}
+
+describe('the ServiceEntry pins the producer identity (ISTIO_MUTUAL accepts only its certificate)', () => {
+  const copies: string[] = [];
+  afterAll(() => {
+    for (const dir of copies) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("caller-cluster: subjectAltNames is exactly the producer ServiceAccount's SPIFFE id", () => {
+    expect(trustDomain).toBeTruthy();
+    expect(subjectAltNames(render('k8s/overlays/caller-cluster'))).toEqual([
+      producerIdentity(trustDomain as string),
+    ]);
+  });
+
+  it('follows the one trust-domain setting (mesh-settings.env), as the AuthorizationPolicy does', () => {
+    const copy = mkdtempSync(join(tmpdir(), 's2s-k8s-'));
+    copies.push(copy);
+    cpSync(fromRepo('k8s'), join(copy, 'k8s'), { recursive: true });
+    const fleetDomain = 'example-project.svc.id.goog';
+    writeFileSync(
+      join(copy, 'k8s/components/mesh-trust-domain/mesh-settings.env'),
+      `TRUST_DOMAIN=${fleetDomain}\n`,
+    );
+    const text = execFileSync(kubectl(), ['kustomize', join(copy, 'k8s/overlays/caller-cluster')], {
+      encoding: 'utf8',
+      maxBuffer: 32 * 1024 * 1024,
+    });
+    expect(subjectAltNames(parseYamlObjects(text, 'caller-cluster copy'))).toEqual([
+      producerIdentity(fleetDomain),
+    ]);
+  });
+});
+
+describe('Managed Service for Prometheus accepts the collector metrics', () => {
+  // The googlemanagedprometheus exporter rejects series carrying these labels (its README).
+  const reserved = ['location', 'cluster', 'namespace', 'job', 'instance', 'project_id'];
+
+  interface ScrapeConfig {
+    relabel_configs?: { target_label?: string; action?: string; regex?: string }[];
+    metric_relabel_configs?: { target_label?: string; action?: string; regex?: string }[];
+  }
+
+  const config = parse(
+    readFileSync(fromRepo('k8s/observability/collector/config-googlecloud.yaml'), 'utf8'),
+  ) as { receivers: { prometheus: { config: { scrape_configs: ScrapeConfig[] } } } };
+
+  it('no relabelling produces a reserved label on a series', () => {
+    const scrapes = config.receivers.prometheus.config.scrape_configs;
+    expect(scrapes.length).toBeGreaterThan(0);
+    for (const scrape of scrapes) {
+      for (const rule of [
+        ...(scrape.relabel_configs ?? []),
+        ...(scrape.metric_relabel_configs ?? []),
+      ]) {
+        // labelmap copies meta labels under new names: its replacement could create any label.
+        expect(rule.action ?? 'replace').not.toBe('labelmap');
+        if (rule.target_label === undefined || rule.target_label.startsWith('__')) continue;
+        expect(reserved, `relabel target ${rule.target_label}`).not.toContain(rule.target_label);
+      }
+    }
+  });
+});

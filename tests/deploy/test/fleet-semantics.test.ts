@@ -91,3 +91,36 @@ describe('Managed Service for Prometheus accepts the collector metrics', () => {
     }
   });
 });
+
+describe("the collector's scrape relies on Istio's metrics merging", () => {
+  const overlay = render('k8s/overlays/caller-cluster');
+  const producerOverlay = render('k8s/overlays/producer-cluster');
+  interface PodTemplate {
+    metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
+    spec: { containers: { name: string; ports?: { containerPort: number; name?: string }[] }[] };
+  }
+  const template = (objects: K8sObject[], name: string): PodTemplate =>
+    (findOne(objects, 'Deployment', name).spec as { template: PodTemplate }).template;
+
+  it.each([
+    ['sample-caller-v1', overlay],
+    ['sample-producer-v1', producerOverlay],
+  ] as const)(
+    '%s: annotated for the app port and /metrics, without opting out of merging',
+    (name, objects) => {
+      const pod = template(objects, name);
+      const annotations = pod.metadata.annotations ?? {};
+      expect(annotations['prometheus.io/scrape']).toBe('true');
+      expect(annotations['prometheus.io/path']).toBe('/metrics');
+      const appPort = pod.spec.containers[0]?.ports?.find((p) => p.name === 'http')?.containerPort;
+      expect(annotations['prometheus.io/port']).toBe(String(appPort));
+      expect(annotations['prometheus.istio.io/merge-metrics']).not.toBe('false');
+    },
+  );
+
+  it('the collector is kept out of the mesh by the pod label (not the deprecated annotation)', () => {
+    const pod = template(overlay, 'otel-collector');
+    expect(pod.metadata.labels?.['sidecar.istio.io/inject']).toBe('false');
+    expect(pod.metadata.annotations?.['sidecar.istio.io/inject']).toBeUndefined();
+  });
+});

@@ -5,6 +5,7 @@ import { parseCommandLine, USAGE, UsageError, type CliOptions } from './args.js'
 import { renderHtmlReport } from './html-report.js';
 import { renderProgress } from './progress.js';
 import { runLoad } from './run-load.js';
+import { quitSidecar, sidecarQuitUrl } from './sidecar-quit.js';
 import { evaluateSlo } from './slo.js';
 import { renderSummary } from './summary.js';
 
@@ -81,14 +82,28 @@ async function writeReport(file: string, content: string): Promise<void> {
   process.stderr.write(`wrote ${path}\n`);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
+/** Runs the CLI, then stops a classic sidecar if one was named, keeping the CLI's exit status. */
+async function run(argv: readonly string[]): Promise<number> {
+  let quitUrl: URL | undefined;
+  try {
+    quitUrl = sidecarQuitUrl(process.env);
+  } catch (error) {
+    process.stderr.write(`s2s-loadtest: ${(error as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  let code: number;
+  try {
+    code = await main(argv);
+  } catch (error) {
     process.stderr.write(
       `s2s-loadtest: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
-    process.exitCode = EXIT_FAILED;
-  },
-);
+    code = EXIT_FAILED;
+  }
+  if (quitUrl) await quitSidecar(quitUrl, (line) => process.stderr.write(`${line}\n`));
+  return code;
+}
+
+void run(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -124,3 +124,24 @@ describe("the collector's scrape relies on Istio's metrics merging", () => {
     expect(pod.metadata.annotations?.['sidecar.istio.io/inject']).toBeUndefined();
   });
 });
+
+describe('the load-test Job completes whatever sidecar the mesh injects', () => {
+  interface JobSpec {
+    activeDeadlineSeconds?: number;
+    template: {
+      spec: {
+        containers: { name: string; env?: { name: string; value?: string }[] }[];
+      };
+    };
+  }
+  const job = findOne(render('k8s/loadtest'), 'Job', 's2s-loadtest').spec as JobSpec;
+
+  it("the CLI is told pilot-agent's quit endpoint, on the pod's own loopback", () => {
+    const container = job.template.spec.containers.find((c) => c.name === 'loadtest');
+    const quit = container?.env?.find((e) => e.name === 'SIDECAR_QUIT_URL')?.value;
+    expect(quit).toBe('http://127.0.0.1:15020/quitquitquit');
+    // Only the load test runs in the pod besides the proxy: nothing else needs the mesh after it.
+    expect(job.template.spec.containers.map((c) => c.name)).toEqual(['loadtest']);
+    expect(job.activeDeadlineSeconds).toBeGreaterThan(0);
+  });
+});

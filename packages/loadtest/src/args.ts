@@ -60,6 +60,10 @@ Options:
                         errors); exit 1 when one is broken
   --help                show this text
 
+Environment: SIDECAR_QUIT_URL  when set (a Job under an Istio sidecar:
+                        http://127.0.0.1:15020/quitquitquit), POSTed to once the run is done,
+                        so the pod can complete; the exit status stays the CLI's own
+
 Exit status: 0 done (and SLO met), 1 SLO broken or run failed, 2 bad or missing flag.`;
 
 /** Parses and validates argv (without node and script). Throws UsageError naming the flag. */

@@ -11,8 +11,8 @@
 // - the rounds are split over BENCH_STARTS freshly started caller/relay pairs: two runs of the
 //   same program can differ by a few per cent for their whole life (layout, hash seeds), which
 //   no number of rounds against one pair averages out;
-// - the median's confidence interval (median-interval.mjs) decides the verdict: met, missed, or
-//   inconclusive when this run's noise is larger than the distance to the target.
+// - the median's confidence interval (@s2s/test-support/median-interval) decides the verdict:
+//   met, missed, or inconclusive when this run's noise is larger than the distance to the target.
 // BENCH_CALIBRATE=1 puts a second bare relay in the caller's place: the ratio should read 1, and
 // how far it lands from 1 is the bench's own error on this machine.
 // Bounded: BENCH_STARTS × (2 × BENCH_WARMUP_S + BENCH_ROUNDS × 2 × BENCH_DURATION_S).
@@ -22,8 +22,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@s2s/test-support/free-port';
+import { formatInterval, median, medianInterval, verdict } from '@s2s/test-support/median-interval';
 import autocannon from 'autocannon';
-import { formatInterval, median, medianInterval, verdict } from './median-interval.mjs';
 
 /** A whole number in [min, max] from the environment, or exit 2 naming the variable. */
 function wholeNumber(name, fallback, min, max) {
@@ -169,15 +170,6 @@ async function startService(name, script, env) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${name} did not become ready`);
-}
-
-async function freePort() {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 console.log(

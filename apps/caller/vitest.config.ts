@@ -1,9 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { definePackageTests } from '@s2s/test-support/vitest-preset';
 
-export default defineConfig({
-  test: {
-    // Process and socket tests on a shared 2-core machine: generous, never relied upon.
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-  },
-});
+export default definePackageTests();

@@ -1,8 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { definePackageTests } from '@s2s/test-support/vitest-preset';
 
-export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 20_000,
-  },
-});
+export default definePackageTests();

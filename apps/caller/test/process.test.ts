@@ -1,8 +1,7 @@
 // The built caller as Kubernetes runs it: `node dist/server.js`, configured by the environment,
 // relaying to a real producer on 127.0.0.1.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { spawnNodeService, type NodeService } from '@s2s/test-support/node-service';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -14,17 +13,18 @@ import {
 } from './helpers.js';
 
 const serverPath = fileURLToPath(new URL('../dist/server.js', import.meta.url));
-let child: ChildProcess | undefined;
+let spawned: NodeService | undefined;
 let producer: RunningProducer | undefined;
 afterEach(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  child = undefined;
+  spawned?.child.kill('SIGKILL');
+  spawned = undefined;
   await producer?.app.close();
   producer = undefined;
 });
 
-function startCaller(env: Record<string, string>) {
-  const proc = spawn(process.execPath, ['--enable-source-maps', serverPath], {
+function startCaller(env: Record<string, string>): NodeService {
+  spawned = spawnNodeService({
+    args: ['--enable-source-maps', serverPath],
     env: {
       PATH: process.env['PATH'] ?? '',
       ...CALLER_IDENTITY_ENV,
@@ -32,23 +32,8 @@ function startCaller(env: Record<string, string>) {
       PORT: '0',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child = proc;
-  let stdout = '';
-  let stderr = '';
-  proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = once(proc, 'exit').then(([code]) => code as number | null);
-  const origin = new Promise<string>((resolve, reject) => {
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      if (match?.[1]) resolve(match[1]);
-    });
-    void exit.then(() => reject(new Error(`caller exited early: ${stderr}`)));
-  });
-  origin.catch(() => undefined);
-  return { process: proc, origin, exit, stderr: () => stderr };
+  return spawned;
 }
 
 describe('caller process', () => {
@@ -68,7 +53,7 @@ describe('caller process', () => {
       body: JSON.stringify({ payload: 'drain me', delay: 2000 }),
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    caller.process.kill('SIGTERM');
+    caller.child.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 100));
 
     const readyz = await request(`${origin}/readyz`, { reset: true });

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type net from 'node:net';
+import { freePort } from '@s2s/test-support/free-port';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClustersetBalancer } from '../src/clusterset-balancer.js';
 
@@ -46,14 +47,6 @@ async function balancerFor(replicas: Array<{ name: string; port: number }>, list
   await balancer.listen();
   cleanups.push(() => balancer.close());
   return balancer;
-}
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('ClustersetBalancer', () => {

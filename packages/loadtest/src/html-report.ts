@@ -1,5 +1,5 @@
 import { formatDuration, formatLatency } from './duration.js';
-import type { LoadReport } from './report.js';
+import type { LoadReport } from './result-types.js';
 import { formatPercent } from './slo.js';
 import {
   escapeXml,

@@ -5,9 +5,10 @@ export type {
   SecondSample,
   BreakerTransitionSeen,
   DistributionBucket,
-} from './report.js';
+  SloResult,
+} from './result-types.js';
 export { readEnvelope, type BreakerState, type EnvelopeReading } from './envelope.js';
-export { parseSlo, evaluateSlo, type Objective, type SloResult } from './slo.js';
+export { parseSlo, evaluateSlo, type Objective } from './slo.js';
 export { parseCommandLine, UsageError, type CliOptions } from './args.js';
 export { parseDurationMs } from './duration.js';
 export { renderSummary } from './summary.js';

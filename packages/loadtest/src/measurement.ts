@@ -6,7 +6,7 @@ import type {
   DistributionBucket,
   LatencySummary,
   SecondSample,
-} from './report.js';
+} from './result-types.js';
 
 /** How one request ended. Times are `performance.now()` milliseconds. */
 export interface RequestRecord {

@@ -1,5 +1,6 @@
+// The shape of one load run's result (what `--json` writes): types only, imported by the modules
+// that measure, judge and render it and importing none of them.
 import type { BreakerState } from './envelope.js';
-import type { SloResult } from './slo.js';
 
 /** Percentiles in milliseconds. `p999` is the 99.9th percentile. */
 export interface LatencySummary {
@@ -37,6 +38,19 @@ export interface DistributionBucket {
   fromMs: number;
   toMs: number;
   count: number;
+}
+
+export interface ObjectiveResult {
+  objective: string;
+  passed: boolean;
+  actual: string;
+  threshold: string;
+}
+
+/** The `--slo` verdict: every objective's result, passed when all passed. */
+export interface SloResult {
+  passed: boolean;
+  objectives: ObjectiveResult[];
 }
 
 /** Everything one run measured; `--json` writes this object. */

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool, type Dispatcher } from 'undici';
 import { readEnvelope } from './envelope.js';
 import { Measurement, summarise, type RequestRecord } from './measurement.js';
-import type { LoadReport } from './report.js';
+import type { LoadReport } from './result-types.js';
 
 export interface LoadOptions {
   /** Full URL requests are POSTed to, e.g. `http://127.0.0.1:8080/caller/messages`. */

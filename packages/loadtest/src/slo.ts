@@ -1,5 +1,5 @@
 import { parseDurationMs, formatLatency } from './duration.js';
-import type { LatencySummary } from './report.js';
+import type { LatencySummary, ObjectiveResult, SloResult } from './result-types.js';
 
 export type LatencyObjectiveKey = 'p50' | 'p90' | 'p99' | 'p999' | 'max';
 
@@ -7,18 +7,6 @@ export type LatencyObjectiveKey = 'p50' | 'p90' | 'p99' | 'p999' | 'max';
 export type Objective =
   | { kind: 'latency'; key: LatencyObjectiveKey; maxMs: number; text: string }
   | { kind: 'errors'; maxRatio: number; text: string };
-
-export interface ObjectiveResult {
-  objective: string;
-  passed: boolean;
-  actual: string;
-  threshold: string;
-}
-
-export interface SloResult {
-  passed: boolean;
-  objectives: ObjectiveResult[];
-}
 
 const LATENCY_KEYS = new Set<string>(['p50', 'p90', 'p99', 'p999', 'p99.9', 'max']);
 

@@ -4,7 +4,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtmlReport } from '../src/html-report.js';
 import { runLoad } from '../src/run-load.js';
-import type { LoadReport } from '../src/report.js';
+import type { LoadReport } from '../src/result-types.js';
 import { envelope, sendJson, startStub, type StubServer } from './stub-server.js';
 
 // Kept after the run (gitignored): open report.html or look at report.png.

@@ -8,7 +8,7 @@
 // a configuration's ratio is the median over rounds of (its req/s ÷ off's req/s in the same
 // round): on a shared machine whose speed drifts between rounds, only measurements taken
 // moments apart are comparable. Targets: 10% ≥ 0.90 × off, 100% ≥ 0.80 × off. A target's verdict
-// comes from the median's confidence interval (bench/median-interval.mjs at the repository root):
+// comes from the median's confidence interval (@s2s/test-support/median-interval):
 // met, missed, or inconclusive when this run's noise is larger than the distance to the target.
 // Two figures per configuration: throughput (req/s) and the caller process's CPU time per
 // request (user + system, from /proc/PID/stat). On a machine shared with other work, throughput
@@ -27,13 +27,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort } from '@s2s/test-support/free-port';
+import { formatInterval, median, medianInterval, verdict } from '@s2s/test-support/median-interval';
 import { Pool } from 'undici';
-import {
-  formatInterval,
-  median,
-  medianInterval,
-  verdict,
-} from '../../../bench/median-interval.mjs';
 
 const { values: flags } = parseFlags({
   // `pnpm --filter @s2s/telemetry bench -- --rounds 9` hands the script a leading `--`.
@@ -112,16 +108,6 @@ async function startReceiver() {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { server, stats, endpoint: `http://127.0.0.1:${server.address().port}` };
-}
-
-async function freePort() {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address();
-  probe.close();
-  await once(probe, 'close');
-  return port;
 }
 
 function withoutOtelEnv() {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startService, type ServiceProcess } from './support/service-process.js';
-import type { CallerAnswer } from './support/traces.js';
+import type { CallerAnswer } from '@s2s/test-support/traces';
 
 const CALLER = fileURLToPath(new URL('./fixtures/caller.mjs', import.meta.url));
 const PRODUCER = fileURLToPath(new URL('./fixtures/producer.mjs', import.meta.url));

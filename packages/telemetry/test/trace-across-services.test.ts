@@ -8,7 +8,7 @@ import {
   startOtlpReceiver,
   type OtlpReceiver,
   type ReceivedSpan,
-} from './support/otlp-receiver.js';
+} from '@s2s/test-support/otlp-receiver';
 import { startService, type ServiceProcess } from './support/service-process.js';
 import {
   clientSpanOf,
@@ -18,7 +18,7 @@ import {
   serverSpanOf,
   serverSpansOf,
   traceIdOf,
-} from './support/traces.js';
+} from '@s2s/test-support/traces';
 
 const CALLER = fileURLToPath(new URL('./fixtures/caller.mjs', import.meta.url));
 const PRODUCER = fileURLToPath(new URL('./fixtures/producer.mjs', import.meta.url));

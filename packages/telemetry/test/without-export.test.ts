@@ -1,9 +1,9 @@
 // What happens when spans must not leave the process: no OTLP endpoint, or the SDK disabled.
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver.js';
+import { startOtlpReceiver, type OtlpReceiver } from '@s2s/test-support/otlp-receiver';
 import { startService, type ServiceProcess } from './support/service-process.js';
-import { postJson, traceIdOf } from './support/traces.js';
+import { postJson, traceIdOf } from '@s2s/test-support/traces';
 
 const CALLER = fileURLToPath(new URL('./fixtures/caller.mjs', import.meta.url));
 const PRODUCER = fileURLToPath(new URL('./fixtures/producer.mjs', import.meta.url));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatInterval, medianInterval, verdict } from '../median-interval.mjs';
+import { formatInterval, medianInterval, verdict } from '../src/median-interval.js';
 
 describe('medianInterval', () => {
   it('takes the median of odd and even counts, in any order', () => {

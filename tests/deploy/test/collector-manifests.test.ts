@@ -1,12 +1,12 @@
 // Static checks of k8s/observability that need no cluster and no kubectl: the collector
 // configurations are internally consistent, and the apps' OTEL_* patch points at the
-// collector's Service. (Rendering and schema validation run in tests/deploy with the overlays.)
+// collector's Service. (manifests-schema.test.ts renders and validates them with the overlays.)
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { fromRepo } from './support/paths.js';
 
-const OBSERVABILITY = fileURLToPath(new URL('../../../k8s/observability/', import.meta.url));
+const OBSERVABILITY = `${fromRepo('k8s', 'observability')}/`;
 
 function readYaml(path: string): unknown {
   return parse(readFileSync(`${OBSERVABILITY}${path}`, 'utf8'));

@@ -1,20 +1,28 @@
-// The same one-trace checks against the real services (apps/caller, apps/producer), started the
-// way their containers start them: `node --import @s2s/telemetry/register dist/server.js`.
-import { existsSync } from 'node:fs';
+// One trace across the real services (apps/caller, apps/producer), started the way their
+// containers start them: `node --import @s2s/telemetry/register dist/server.js`. This package
+// depends on both apps, so turbo builds them before these tests run.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { startNodeService, type StartedNodeService } from '@s2s/test-support/node-service';
 import {
   StatusCode,
   startOtlpReceiver,
   type OtlpReceiver,
   type ReceivedSpan,
-} from './support/otlp-receiver.js';
-import { freePort, startService, type ServiceProcess } from './support/service-process.js';
-import { clientSpanOf, hasFullTrace, isAncestor, serverSpanOf } from './support/traces.js';
+} from '@s2s/test-support/otlp-receiver';
+import { clientSpanOf, hasFullTrace, isAncestor, serverSpanOf } from '@s2s/test-support/traces';
 
-const CALLER = fileURLToPath(new URL('../../../apps/caller/dist/server.js', import.meta.url));
-const PRODUCER = fileURLToPath(new URL('../../../apps/producer/dist/server.js', import.meta.url));
+/** An app's `dist/server.js`, found through the package its `./app` export belongs to. */
+function serverOf(app: '@s2s/caller' | '@s2s/producer'): string {
+  return join(dirname(createRequire(import.meta.url).resolve(`${app}/app`)), 'server.js');
+}
+const CALLER = serverOf('@s2s/caller');
+const PRODUCER = serverOf('@s2s/producer');
+/** `--import @s2s/telemetry/register` resolves from this package, which depends on it. */
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 const PRODUCER_HOST = 'sample-producer.istio-apps.svc.clusterset.local';
 
 interface Envelope {
@@ -35,39 +43,35 @@ async function postMessage(
   return { statusCode: answer.statusCode, envelope: (await answer.body.json()) as Envelope };
 }
 
-// The apps are built by their own `build` tasks; `pnpm typecheck` (turbo, `^build` of
-// @s2s/e2e and @s2s/bench) builds them before `pnpm test` in CI. This package cannot depend on
-// them to force the order (the apps depend on @s2s/telemetry), so a checkout where they were
-// never built skips these checks instead of failing on a missing file.
-const appsBuilt = existsSync(CALLER) && existsSync(PRODUCER);
+/** The runner's environment without its OTEL_* variables, so only the test's own apply. */
+const withoutOtel = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_')),
+);
 
-describe.skipIf(!appsBuilt)('the real caller and producer', () => {
+describe('the real caller and producer', () => {
   let receiver: OtlpReceiver;
-  let producer: ServiceProcess;
-  let caller: ServiceProcess;
+  let producer: StartedNodeService;
+  let caller: StartedNodeService;
 
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
     const common = {
+      ...withoutOtel,
       HOST: '127.0.0.1',
+      PORT: '0',
       SHUTDOWN_DELAY_MS: '0',
       LOG_LEVEL: 'info',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
       OTEL_BSP_SCHEDULE_DELAY: '100',
     };
-    const producerPort = await freePort();
-    producer = await startService({
-      entry: PRODUCER,
-      port: producerPort,
-      env: { ...common, PORT: String(producerPort) },
-    });
-    const callerPort = await freePort();
-    caller = await startService({
-      entry: CALLER,
-      port: callerPort,
+    const args = (entry: string) => ['--import', '@s2s/telemetry/register', entry];
+    producer = await startNodeService({ args: args(PRODUCER), cwd: PACKAGE_DIR, env: common });
+    const producerPort = new URL(producer.url).port;
+    caller = await startNodeService({
+      args: args(CALLER),
+      cwd: PACKAGE_DIR,
       env: {
         ...common,
-        PORT: String(callerPort),
         PRODUCER_CONNECT_TO: `${PRODUCER_HOST}:8080:127.0.0.1:${producerPort}`,
         PRODUCER_TIMEOUT_MS: '500',
       },
@@ -81,7 +85,7 @@ describe.skipIf(!appsBuilt)('the real caller and producer', () => {
   });
 
   it('one POST /caller/messages is one trace: caller server → client → producer server span', async () => {
-    const { statusCode, envelope } = await postMessage(caller.origin, { payload: 'hi' });
+    const { statusCode, envelope } = await postMessage(caller.url, { payload: 'hi' });
     expect(statusCode).toBe(200);
     expect(envelope.outcome).toBe('ok');
     const traceId = envelope.traceId!;
@@ -103,7 +107,7 @@ describe.skipIf(!appsBuilt)('the real caller and producer', () => {
   });
 
   it('log lines of the request carry its trace id', async () => {
-    const { envelope } = await postMessage(caller.origin, { id: 'real-logs', payload: 'hi' });
+    const { envelope } = await postMessage(caller.url, { id: 'real-logs', payload: 'hi' });
     const traceId = envelope.traceId!;
     await receiver.waitFor(hasFullTrace(traceId));
     const callerLine = await caller.waitForLog((line) => line.trace_id === traceId);
@@ -113,7 +117,7 @@ describe.skipIf(!appsBuilt)('the real caller and producer', () => {
   });
 
   it('a timed-out producer call is an error client span', async () => {
-    const { statusCode, envelope } = await postMessage(caller.origin, {
+    const { statusCode, envelope } = await postMessage(caller.url, {
       payload: 'slow',
       delay: 2000,
     });
@@ -131,12 +135,12 @@ describe.skipIf(!appsBuilt)('the real caller and producer', () => {
   it('probes and /metrics yield no spans', async () => {
     for (const path of ['/livez', '/readyz', '/metrics']) {
       for (const service of [caller, producer]) {
-        const answer = await request(`${service.origin}${path}`);
+        const answer = await request(`${service.url}${path}`);
         await answer.body.dump();
         expect(answer.statusCode).toBe(200);
       }
     }
-    const { envelope } = await postMessage(caller.origin, { payload: 'after probes' });
+    const { envelope } = await postMessage(caller.url, { payload: 'after probes' });
     await receiver.waitFor(hasFullTrace(envelope.traceId!));
     const mentionsProbe = (span: ReceivedSpan): boolean =>
       [span.name, ...Object.values(span.attributes)].some(

@@ -2,12 +2,9 @@
 // The UI in Chromium against the real built caller and producer processes (node dist/server.js),
 // on loopback: an answer with the producer's identity, a timeout streak opening the breaker,
 // a refused call, and the breaker closing again after its reset time.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { startNodeService, type StartedNodeService } from '@s2s/test-support/node-service';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -23,20 +20,6 @@ const PRODUCER_SERVER = fileURLToPath(new URL('../../../producer/dist/server.js'
 const PRODUCER_TIMEOUT_MS = 800;
 const BREAKER_RESET_MS = 2_000;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Service {
-  process: ChildProcess;
-  output: string[];
-  url: string;
-}
-
 function identity(cluster: string, location: string, pod: string): Record<string, string> {
   // Set in full so no lookup of the GKE metadata server is tried from the test machine.
   return {
@@ -48,52 +31,27 @@ function identity(cluster: string, location: string, pod: string): Record<string
   };
 }
 
-async function startService(script: string, env: Record<string, string>): Promise<Service> {
+async function startService(script: string, env: Record<string, string>) {
   if (!existsSync(script)) {
     throw new Error(`${script} is missing: build the apps first (pnpm build)`);
   }
-  const port = await freePort();
-  const output: string[] = [];
-  const child = spawn(process.execPath, ['--enable-source-maps', script], {
+  return startNodeService({
+    args: ['--enable-source-maps', script],
     env: {
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',
-      PORT: String(port),
+      PORT: '0',
       SHUTDOWN_DELAY_MS: '0',
-      LOG_LEVEL: 'warn',
+      // info: the listening line says where the service is.
+      LOG_LEVEL: 'info',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const url = `http://127.0.0.1:${port}/`;
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    const ready = await fetch(`${url}readyz`).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (ready) return { process: child, output, url };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`${script} did not become ready:\n${output.join('')}`);
-}
-
-async function stopService(service: Service | undefined): Promise<void> {
-  if (!service || service.process.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => service.process.once('exit', () => resolve()));
-  service.process.kill('SIGTERM');
-  const timer = setTimeout(() => service.process.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 let browser: Browser | undefined;
-let producer: Service | undefined;
-let caller: Service | undefined;
+let producer: StartedNodeService | undefined;
+let caller: StartedNodeService | undefined;
 
 beforeAll(async () => {
   producer = await startService(PRODUCER_SERVER, {
@@ -101,7 +59,7 @@ beforeAll(async () => {
   });
   caller = await startService(CALLER_SERVER, {
     ...identity('cluster-west', 'us-west1-a', 'sample-caller-test'),
-    PRODUCER_URL: producer.url.slice(0, -1),
+    PRODUCER_URL: producer.url,
     PRODUCER_TIMEOUT_MS: String(PRODUCER_TIMEOUT_MS),
     BREAKER_FAILURE_THRESHOLD: '3',
     BREAKER_RESET_MS: String(BREAKER_RESET_MS),
@@ -111,8 +69,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await stopService(caller);
-  await stopService(producer);
+  await caller?.stop();
+  await producer?.stop();
 }, 30_000);
 
 describe('caller UI against the real caller and producer', { timeout: 90_000 }, () => {

@@ -3,7 +3,14 @@
 // data. Attribute values that steer styling (data-outcome, data-state) come from fixed lists.
 
 /** Outcomes of the caller envelope (docs/contract.md, outcome table). */
-export const OUTCOMES = ['ok', 'upstream_error', 'timeout', 'circuit_open', 'unreachable'];
+export const OUTCOMES = [
+  'ok',
+  'upstream_error',
+  'timeout',
+  'circuit_open',
+  'overloaded',
+  'unreachable',
+];
 
 /** Circuit breaker states reported in `breaker.state`. */
 export const BREAKER_STATES = ['closed', 'open', 'half_open'];
@@ -38,6 +45,8 @@ export function describeOutcome(outcome, statusCode) {
       return 'Timed out waiting for the producer';
     case 'circuit_open':
       return 'Circuit breaker open: request not sent';
+    case 'overloaded':
+      return 'Caller at its limit of calls in flight: request not sent';
     case 'upstream_error':
       return `Producer answered with an error status ${formatValue(statusCode)}`;
     case 'unreachable':
@@ -61,6 +70,8 @@ export function shortOutcome(outcome, statusCode) {
       return 'Timed out';
     case 'circuit_open':
       return 'Breaker open, not sent';
+    case 'overloaded':
+      return 'Overloaded, not sent';
     case 'upstream_error':
       return `Error ${formatValue(statusCode)}`;
     case 'unreachable':

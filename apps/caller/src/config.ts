@@ -1,6 +1,6 @@
 // The caller's configuration (docs/contract.md, "Configuration"): the common variables plus how to
 // reach the producer. `process.env` is passed in by server.ts; tests pass their own objects.
-import { parseConnectTo } from '@s2s/service-client';
+import { DEFAULTS, parseConnectTo } from '@s2s/service-client';
 import { ConfigError, commonConfigProperties, loadConfig, type Env } from '@s2s/service-kit/config';
 import Type, { type Static } from 'typebox';
 
@@ -18,6 +18,14 @@ export const callerConfigSchema = Type.Object({
   BREAKER_FAILURE_THRESHOLD: Type.Integer({ minimum: 1, maximum: 1_000, default: 3 }),
   // Mirrors outlierDetection baseEjectionTime: 15s; then one trial call (half-open).
   BREAKER_RESET_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 15_000 }),
+  // Calls in flight to the producer; beyond it a call ends at once as `overloaded` (503 +
+  // Retry-After). The client's pool gets as many sockets, so no admitted call waits for one.
+  // Default: the client's own pool size.
+  PRODUCER_MAX_IN_FLIGHT: Type.Integer({
+    minimum: 1,
+    maximum: 10_000,
+    default: DEFAULTS.connections,
+  }),
   // Empty: the fault knobs are open to anyone (the `pnpm start` default); set, a call that uses
   // them must carry it in x-fault-injection-token (src/fault-token.ts).
   FAULT_INJECTION_TOKEN: Type.String({ default: '' }),

@@ -1,5 +1,5 @@
 // Public entry of @s2s/service-client.
-export { createServiceClient } from './service-client.js';
+export { DEFAULTS, createServiceClient } from './service-client.js';
 export { parseConnectTo } from './connect-to.js';
 export type {
   BreakerState,

@@ -1,5 +1,5 @@
 // A retry budget after Finagle's RetryBudget and Linkerd's retryBudget: retries may add at most `ratio`
-// extra requests per call over a sliding window, with a small floor so a quiet client can still retry.
+// extra requests per call over a sliding window, plus a small floor so a quiet client can still retry.
 // Without it, a retry layer multiplies load exactly when the upstream is failing (every failed call
 // becomes two requests), and retries stacked across layers (client x mesh x gateway) multiply again.
 
@@ -39,7 +39,7 @@ export class RetryBudget {
   /** Takes one retry from the budget; false when the budget is spent. */
   tryAcquire(now: number = performance.now()): boolean {
     const index = this.#advance(now);
-    const allowed = Math.max(this.#floor, this.#callTotal * this.#ratio);
+    const allowed = this.#floor + this.#callTotal * this.#ratio;
     if (this.#retryTotal + 1 > allowed) return false;
     this.#retries[index] = (this.#retries[index] ?? 0) + 1;
     this.#retryTotal += 1;

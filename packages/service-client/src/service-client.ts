@@ -1,27 +1,30 @@
-// The shared client: one undici Agent, one breaker and one retry budget per client, nothing global.
+// The shared client: one undici Agent, one in-flight limit, one breaker and one retry budget per
+// client, nothing global. Three mechanisms, kept apart as Envoy keeps them, one file each:
+//   in-flight-limit.ts  admission: beyond the limit a call ends at once as `overloaded`
+//   breaker.ts          the circuit breaker: the trip rule and the half-open trial
+//   retry.ts            the one safe retry, on a new connection, within retry-budget.ts
 //
 // Composition, outermost first (no undici interceptors are used, so there is no `compose` order to get
-// wrong):  breaker (opossum) -> per-call deadline (unref timer) -> at most one retry -> Agent.dispatch with a
-// ResponseCollector handler (response-collector.ts).
+// wrong):  in-flight limit -> breaker admission -> per-call deadline (unref timer) -> first attempt on
+// the pool -> [one retry on a new connection] -> breaker counts the one result.
 // The breaker sees one result per call, retry included; the deadline covers both attempts.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { context, propagation } from '@opentelemetry/api';
-import { Agent, buildConnector } from 'undici';
+import { Agent, Client, buildConnector } from 'undici';
 import type { Dispatcher } from 'undici';
-import { ConsecutiveFailureBreaker, CountedFailure } from './breaker.js';
-import {
-  DEADLINE_CODE,
-  errorCodeOf,
-  isBreakerFailure,
-  kBytesReadBeforeError,
-  outcomeOfError,
-  outcomeOfStatus,
-  provablyNotDelivered,
-} from './classify.js';
+import { CircuitBreaker, isBreakerFailure } from './breaker.js';
+import { DEADLINE_CODE, errorCodeOf, outcomeOfError, outcomeOfStatus } from './classify.js';
 import { connectToConnector, normaliseConnectTo } from './connect-to.js';
 import { Deadline } from './deadline.js';
+import { InFlightLimit, OVERLOADED_RETRY_AFTER_MS } from './in-flight-limit.js';
 import { ResponseCollector } from './response-collector.js';
+import {
+  MAX_RETRIES,
+  kBytesWrittenBeforeError,
+  provablyNotDelivered,
+  shouldRetry,
+} from './retry.js';
 import { RetryBudget } from './retry-budget.js';
 import type {
   BreakerState,
@@ -34,7 +37,7 @@ import type {
   ServiceClientOptions,
 } from './types.js';
 
-/** Defaults, in one place: test/readme-defaults.test.ts checks the README against them. */
+/** Defaults, in one place so the README table can be checked against them. */
 export const DEFAULTS = {
   timeoutMs: 3000, // below the mesh's 5 s VirtualService timeout
   connectTimeoutMs: 1000,
@@ -43,9 +46,16 @@ export const DEFAULTS = {
   keepAliveTimeoutMs: 4000,
   connections: 128,
   failureThreshold: 3, // mirrors the DestinationRule's consecutive5xxErrors: 3
+  failureRatio: 0.5, // README "Circuit breaker": the service fails more calls than it serves
+  minimumVolume: 20, // calls per window: 20 calls/s with the 1 s window
+  failureWindowMs: 1000, // "every endpoint failing opens it within about a second" (CONTRACT)
   resetMs: 15000, // mirrors the DestinationRule's baseEjectionTime: 15s
-  retryBudget: { ratio: 0.1, minRetriesPerSecond: 5, windowMs: 10000 },
+  // After Envoy's and Linkerd's retry budgets (20 %), plus a floor for a quiet client.
+  retryBudget: { ratio: 0.2, minRetriesPerSecond: 5, windowMs: 10000 },
 } as const;
+
+/** Smallest `retryAfterMs` of a `circuit_open` call (a half-open trial may be running). */
+const MIN_CIRCUIT_OPEN_RETRY_AFTER_MS = 1000;
 
 /** undici's own headers/body timers stay as a backstop behind the per-call deadline. */
 const BACKSTOP_MARGIN_MS = 1000;
@@ -54,11 +64,16 @@ interface ResolvedOptions {
   origin: URL;
   upstream: string;
   connectTo: ConnectToRule[];
+  connect: buildConnector.connector | undefined;
   timeoutMs: number;
   connectTimeoutMs: number;
   keepAliveTimeoutMs: number;
   connections: number;
+  maxInFlight: number;
   failureThreshold: number;
+  failureRatio: number;
+  minimumVolume: number;
+  failureWindowMs: number;
   resetMs: number;
   retryBudget: false | { ratio: number; minRetriesPerSecond: number; windowMs: number };
 }
@@ -90,25 +105,31 @@ class UndiciServiceClient implements ServiceClient {
   readonly upstream: string;
   readonly origin: string;
   readonly #agent: Agent;
-  readonly #breaker: ConsecutiveFailureBreaker<[PreparedCall], CallResult>;
+  readonly #connect: buildConnector.connector;
+  readonly #retryClients = new Set<Client>();
+  readonly #limit: InFlightLimit;
+  readonly #breaker: CircuitBreaker;
   readonly #budget: RetryBudget | null;
   readonly #events = new EventEmitter();
-  readonly #timeoutMs: number;
+  readonly #options: ResolvedOptions;
   #closing: Promise<void> | null = null;
 
   constructor(options: ResolvedOptions) {
+    this.#options = options;
     this.upstream = options.upstream;
     this.origin = options.origin.origin;
-    this.#timeoutMs = options.timeoutMs;
     const backstopMs = options.timeoutMs + BACKSTOP_MARGIN_MS;
-    const connect = buildConnector({
-      timeout: options.connectTimeoutMs,
-      // TCP keep-alive probes find half-dead peers (e.g. a node gone behind a NAT) on long-lived sockets.
-      keepAlive: true,
-      keepAliveInitialDelay: 30_000,
-    });
+    const connect =
+      options.connect ??
+      buildConnector({
+        timeout: options.connectTimeoutMs,
+        // TCP keep-alive probes find half-dead peers (e.g. a node gone behind a NAT) on long-lived sockets.
+        keepAlive: true,
+        keepAliveInitialDelay: 30_000,
+      });
+    this.#connect = connectToConnector(options.connectTo, markSocketErrors(connect));
     this.#agent = new Agent({
-      connect: connectToConnector(options.connectTo, markSocketErrors(connect)),
+      connect: this.#connect,
       connections: options.connections,
       pipelining: 1,
       connectTimeout: options.connectTimeoutMs,
@@ -119,9 +140,13 @@ class UndiciServiceClient implements ServiceClient {
       keepAliveMaxTimeout: options.keepAliveTimeoutMs,
       keepAliveTimeoutThreshold: 1000,
     });
+    this.#limit = new InFlightLimit(options.maxInFlight);
     this.#budget = options.retryBudget === false ? null : new RetryBudget(options.retryBudget);
-    this.#breaker = new ConsecutiveFailureBreaker((call: PreparedCall) => this.#guardedCall(call), {
+    this.#breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold,
+      failureRatio: options.failureRatio,
+      minimumVolume: options.minimumVolume,
+      windowMs: options.failureWindowMs,
       resetMs: options.resetMs,
       onTransition: (from, to) => {
         const transition: BreakerTransition = { upstream: this.upstream, from, to, at: Date.now() };
@@ -134,33 +159,30 @@ class UndiciServiceClient implements ServiceClient {
     const prepared = this.#prepare(options);
     let result: CallResult;
     if (this.#closing !== null) {
-      result = noAnswer(
-        'unreachable',
-        'ECLIENTCLOSED',
-        prepared.startedAt,
-        false,
-        this.breakerState(),
-      );
+      result = noAnswer('unreachable', 'ECLIENTCLOSED', prepared.startedAt, false);
+    } else if (!this.#limit.tryAcquire()) {
+      // Admission first: an overloaded call never reaches the breaker, so it is never counted.
+      result = noAnswer('overloaded', 'EOVERLOADED', prepared.startedAt, false);
+      result.retryAfterMs = OVERLOADED_RETRY_AFTER_MS;
     } else {
-      this.#budget?.recordCall(prepared.startedAt);
       try {
-        result = await this.#breaker.fire(prepared);
-      } catch (err) {
-        result =
-          err instanceof CountedFailure
-            ? (err.value as CallResult)
-            : noAnswer(
-                // EOPENBREAKER (open, or half-open with its trial already running); anything else
-                // would be a bug in this module and is reported, not thrown.
-                errorCodeOf(err) === 'EOPENBREAKER' ? 'circuit_open' : 'unreachable',
-                errorCodeOf(err),
-                prepared.startedAt,
-                false,
-                this.breakerState(),
-              );
+        const admission = this.#breaker.tryAdmit();
+        if (admission === null) {
+          result = noAnswer('circuit_open', 'EOPENBREAKER', prepared.startedAt, false);
+          result.retryAfterMs = Math.max(
+            MIN_CIRCUIT_OPEN_RETRY_AFTER_MS,
+            Math.ceil(this.#breaker.retryAfterMs()),
+          );
+        } else {
+          this.#budget?.recordCall(prepared.startedAt);
+          result = await this.#callWithSafeRetry(prepared);
+          this.#breaker.record(admission, isBreakerFailure(result.outcome, result.statusCode));
+        }
+      } finally {
+        this.#limit.release();
       }
-      result.breakerState = this.breakerState();
     }
+    result.breakerState = this.breakerState();
     if (this.#events.listenerCount('callComplete') > 0) {
       const event: CallCompleteEvent = { ...result, upstream: this.upstream };
       this.#emit('callComplete', event);
@@ -188,56 +210,80 @@ class UndiciServiceClient implements ServiceClient {
     this.#closing ??= (async () => {
       this.#breaker.shutdown();
       // Waits for calls in flight (each bounded by its deadline), then closes every socket.
-      await this.#agent.close();
+      await Promise.all([
+        this.#agent.close(),
+        ...[...this.#retryClients].map((client) => client.close()),
+      ]);
       this.#events.removeAllListeners();
     })();
     return this.#closing;
   }
 
-  /** The breaker's action: the call with its deadline and possible retry, as one classified result. */
-  async #guardedCall(call: PreparedCall): Promise<CallResult> {
+  /** The call with its deadline and possible retry (retry.ts), as one classified result. */
+  async #callWithSafeRetry(call: PreparedCall): Promise<CallResult> {
     const deadline = new Deadline(call.timeoutMs);
-    const admission = this.#breaker.admitted(call.startedAt + call.timeoutMs);
     let retried = false;
     let attempt: Attempt;
     try {
-      attempt = await this.#attempt(call, deadline);
-      if (
-        !attempt.answered &&
-        attempt.notDelivered &&
-        !deadline.expired &&
-        this.#budget?.tryAcquire() === true
+      attempt = await this.#attempt(this.#agent, call, deadline);
+      for (
+        let retries = 0;
+        retries < MAX_RETRIES &&
+        shouldRetry(attempt, deadline.expired, () => this.#budget?.tryAcquire() === true);
+        retries++
       ) {
         retried = true;
-        attempt = await this.#attempt(call, deadline);
+        attempt = await this.#attemptOnNewConnection(call, deadline);
       }
     } finally {
       deadline.clear();
-      this.#breaker.settled(admission);
     }
-    const state = this.breakerState();
-    const result: CallResult = attempt.answered
-      ? {
-          outcome: outcomeOfStatus(attempt.statusCode),
-          statusCode: attempt.statusCode,
-          headers: attempt.headers,
-          body: attempt.body,
-          latencyMs: performance.now() - call.startedAt,
-          errorCode: null,
-          retried,
-          breakerState: state,
-        }
-      : noAnswer(outcomeOfError(attempt.code), attempt.code, call.startedAt, retried, state);
-    if (isBreakerFailure(result.outcome, result.statusCode)) throw new CountedFailure(result);
-    return result;
+    if (attempt.answered) {
+      return {
+        outcome: outcomeOfStatus(attempt.statusCode),
+        statusCode: attempt.statusCode,
+        headers: attempt.headers,
+        body: attempt.body,
+        latencyMs: performance.now() - call.startedAt,
+        errorCode: null,
+        retried,
+        retryAfterMs: null,
+        breakerState: this.breakerState(),
+      };
+    }
+    return noAnswer(outcomeOfError(attempt.code), attempt.code, call.startedAt, retried);
+  }
+
+  /**
+   * The retry goes out on a connection of its own, opened for it and closed after it: the pool might
+   * hand it a kept-alive socket to the same endpoint, whereas through a ClusterSetIP a new connection
+   * is a new draw of endpoint. It needs no pool socket, so the in-flight limit still holds.
+   */
+  async #attemptOnNewConnection(call: PreparedCall, deadline: Deadline): Promise<Attempt> {
+    const { timeoutMs, connectTimeoutMs } = this.#options;
+    const client = new Client(this.origin, {
+      connect: this.#connect,
+      pipelining: 1,
+      connectTimeout: connectTimeoutMs,
+      headersTimeout: timeoutMs + BACKSTOP_MARGIN_MS,
+      bodyTimeout: timeoutMs + BACKSTOP_MARGIN_MS,
+    });
+    this.#retryClients.add(client);
+    try {
+      return await this.#attempt(client, call, deadline);
+    } finally {
+      this.#retryClients.delete(client);
+      // The response was read to its end or the request aborted: nothing is left to wait for.
+      void client.destroy().catch(() => undefined);
+    }
   }
 
   /** One request; the body is always read to its end or the request aborted. */
-  async #attempt(call: PreparedCall, deadline: Deadline): Promise<Attempt> {
+  async #attempt(dispatcher: Dispatcher, call: PreparedCall, deadline: Deadline): Promise<Attempt> {
     const collector = new ResponseCollector();
     deadline.watch(collector);
     try {
-      this.#agent.dispatch(
+      dispatcher.dispatch(
         {
           origin: this.origin,
           path: call.path,
@@ -276,7 +322,7 @@ class UndiciServiceClient implements ServiceClient {
     if (typeof options.path !== 'string' || !options.path.startsWith('/')) {
       throw new TypeError(`call: path must start with "/", got ${JSON.stringify(options.path)}`);
     }
-    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       throw new TypeError(`call: timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     }
@@ -297,7 +343,7 @@ class UndiciServiceClient implements ServiceClient {
     propagation.inject(context.active(), headers);
     const method = (options.method ?? (body === null ? 'GET' : 'POST')).toUpperCase();
     return {
-      method: method as Dispatcher.HttpMethod,
+      method,
       path: options.path,
       headers,
       body,
@@ -319,12 +365,12 @@ class UndiciServiceClient implements ServiceClient {
   }
 }
 
+/** A result without an answer; `call()` sets `breakerState` (and `retryAfterMs` where it applies). */
 function noAnswer(
   outcome: CallResult['outcome'],
   errorCode: string,
   startedAt: number,
   retried: boolean,
-  breakerState: BreakerState,
 ): CallResult {
   return {
     outcome,
@@ -334,7 +380,8 @@ function noAnswer(
     latencyMs: performance.now() - startedAt,
     errorCode,
     retried,
-    breakerState,
+    retryAfterMs: null,
+    breakerState: 'closed',
   };
 }
 
@@ -351,23 +398,20 @@ function parseBody(text: string, contentType: string | string[] | undefined): un
 }
 
 /**
- * Records on every socket error how many bytes the socket had read before it failed, so a reset of a
- * reused keep-alive socket can be told from one on a fresh connection (ECONNRESET carries no counters).
+ * Records on every socket error how many bytes the socket had written before it failed, so a reset
+ * before any byte of the request left can be told from one after (ECONNRESET carries no counters).
  */
 function markSocketErrors(connect: buildConnector.connector): buildConnector.connector {
-  return ((options: buildConnector.Options, callback: buildConnector.Callback) => {
-    const socket = (connect as (...a: Parameters<buildConnector.connector>) => unknown)(
-      options,
-      callback,
-    );
+  return (options: buildConnector.Options, callback: buildConnector.Callback) => {
+    const socket: unknown = connect(options, callback);
     if (socket !== null && typeof socket === 'object' && 'on' in socket) {
       const net = socket as Socket;
-      net.on('error', (err: Error & { [kBytesReadBeforeError]?: number }) => {
-        err[kBytesReadBeforeError] ??= net.bytesRead;
+      net.on('error', (err: Error & { [kBytesWrittenBeforeError]?: number }) => {
+        err[kBytesWrittenBeforeError] ??= net.bytesWritten;
       });
     }
     return socket;
-  }) as buildConnector.connector;
+  };
 }
 
 function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
@@ -385,11 +429,28 @@ function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
       `createServiceClient: origin must be http: or https:, got ${origin.protocol}`,
     );
   }
+  if (options.connect !== undefined && typeof options.connect !== 'function') {
+    throw new TypeError('createServiceClient: connect must be a function');
+  }
   const budget = options.retryBudget;
+  const connections = positiveInteger('connections', options.connections, DEFAULTS.connections);
+  const maxInFlight = positiveInteger('maxInFlight', options.maxInFlight, connections);
+  if (maxInFlight > connections) {
+    // Above the pool size an admitted call would wait for a socket, and the wait would be charged
+    // to the upstream as a timeout.
+    throw new TypeError(
+      `createServiceClient: maxInFlight (${maxInFlight}) must not exceed connections (${connections})`,
+    );
+  }
+  const failureRatio = positive('failureRatio', options.failureRatio, DEFAULTS.failureRatio);
+  if (failureRatio > 1) {
+    throw new TypeError(`createServiceClient: failureRatio must be at most 1, got ${failureRatio}`);
+  }
   return {
     origin,
     upstream: options.upstreamName ?? origin.hostname,
     connectTo: normaliseConnectTo(options.connectTo),
+    connect: options.connect,
     timeoutMs: positive('timeoutMs', options.timeoutMs, DEFAULTS.timeoutMs),
     connectTimeoutMs: positive(
       'connectTimeoutMs',
@@ -401,12 +462,16 @@ function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
       options.keepAliveTimeoutMs,
       DEFAULTS.keepAliveTimeoutMs,
     ),
-    connections: positiveInteger('connections', options.connections, DEFAULTS.connections),
+    connections,
+    maxInFlight,
     failureThreshold: positiveInteger(
       'failureThreshold',
       options.failureThreshold,
       DEFAULTS.failureThreshold,
     ),
+    failureRatio,
+    minimumVolume: positiveInteger('minimumVolume', options.minimumVolume, DEFAULTS.minimumVolume),
+    failureWindowMs: positive('failureWindowMs', options.failureWindowMs, DEFAULTS.failureWindowMs),
     resetMs: positive('resetMs', options.resetMs, DEFAULTS.resetMs),
     retryBudget:
       budget === false

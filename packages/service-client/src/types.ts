@@ -1,5 +1,8 @@
+import type { buildConnector } from 'undici';
+
 /** How one call ended. See the package README for the exact rules. */
-export type Outcome = 'ok' | 'upstream_error' | 'timeout' | 'circuit_open' | 'unreachable';
+export type Outcome =
+  'ok' | 'upstream_error' | 'timeout' | 'circuit_open' | 'overloaded' | 'unreachable';
 
 /** State of a client's circuit breaker. */
 export type BreakerState = 'closed' | 'open' | 'half_open';
@@ -12,6 +15,11 @@ export interface ServiceClientOptions {
   upstreamName?: string;
   /** curl `--connect-to` entries `HOST1:PORT1:HOST2:PORT2` (string: comma-separated). Default: none. */
   connectTo?: string | readonly string[];
+  /**
+   * Opens the TCP (or TLS) connections, as undici's `connect` function option; `connectTo` and
+   * `connectTimeoutMs` still apply around it. Default: undici's `buildConnector` (system resolver).
+   */
+  connect?: buildConnector.connector;
   /** Per-call deadline in ms (whole call: connect, headers and body, including a retry). Default: `3000`. */
   timeoutMs?: number;
   /** TCP (and TLS) connect timeout in ms. Default: `1000`. */
@@ -20,8 +28,16 @@ export interface ServiceClientOptions {
   keepAliveTimeoutMs?: number;
   /** Maximum sockets to the origin. Default: `128`. */
   connections?: number;
-  /** Consecutive failures (5xx, timeout, unreachable) that open the breaker. Default: `3`. */
+  /** Calls in flight at once; beyond it a call ends at once as `overloaded`. At most `connections`. Default: `connections`. */
+  maxInFlight?: number;
+  /** Consecutive failures (5xx, timeout, unreachable) that open the breaker at low volume. Default: `3`. */
   failureThreshold?: number;
+  /** Share of failed calls in the window that opens the breaker at high volume. Default: `0.5`. */
+  failureRatio?: number;
+  /** Calls in the window from which the ratio rule, not the consecutive rule, applies. Default: `20`. */
+  minimumVolume?: number;
+  /** Length in ms of the sliding window the breaker counts calls in. Default: `1000`. */
+  failureWindowMs?: number;
   /** Time in ms the breaker stays open before one trial call is let through. Default: `15000`. */
   resetMs?: number;
   /** Retry budget for the single retry of requests that never reached the server, or `false` for no retries. */
@@ -30,9 +46,9 @@ export interface ServiceClientOptions {
 
 /** Limits retries to a share of recent calls. */
 export interface RetryBudgetOptions {
-  /** Retries allowed per call in the window. Default: `0.1`. */
+  /** Retries allowed per call in the window. Default: `0.2`. */
   ratio?: number;
-  /** Retries always allowed per second of window, whatever the call count. Default: `5`. */
+  /** Retries allowed per second of window on top of the ratio, so a quiet client can still retry. Default: `5`. */
   minRetriesPerSecond?: number;
   /** Length of the sliding window in ms. Default: `10000`. */
   windowMs?: number;
@@ -65,8 +81,10 @@ export interface CallResult {
   body: unknown;
   /** Wall time of the call in ms, including a retry. */
   latencyMs: number;
-  /** Underlying code: `'ECONNREFUSED'`, `'ENOTFOUND'`, `'UND_ERR_SOCKET'`, `'TIMEOUT'`, `'EOPENBREAKER'`, …; `null` when answered. */
+  /** Underlying code: `'ECONNREFUSED'`, `'ENOTFOUND'`, `'UND_ERR_SOCKET'`, `'TIMEOUT'`, `'EOPENBREAKER'`, `'EOVERLOADED'`, …; `null` when answered. */
   errorCode: string | null;
+  /** For `circuit_open` and `overloaded`: ms after which a new call may go through (for `Retry-After`); else `null`. */
+  retryAfterMs: number | null;
   /** `true` when the request was sent a second time. */
   retried: boolean;
   /** Breaker state after this call. */

@@ -32,7 +32,7 @@ function countResources(): Map<string, number> {
 }
 
 describe('under load', () => {
-  it('completes 1,000 concurrent calls and leaks no socket or timer after close', async () => {
+  it('serves 1,000 concurrent calls up to the pool, ends the rest at once as overloaded, and leaks no socket or timer after close', async () => {
     let inFlight = 0;
     let maxInFlight = 0;
     const server = await startTestServer((req, res) => {
@@ -62,8 +62,13 @@ describe('under load', () => {
         ),
       );
 
-      expect(results.filter((r) => r.outcome !== 'ok')).toEqual([]);
-      expect(results[999]?.body).toEqual({ echo: { id: 'm999' } });
+      // The in-flight limit defaults to the pool size: 64 go through, 936 never wait for a socket.
+      const ok = results.filter((r) => r.outcome === 'ok');
+      expect(ok).toHaveLength(64);
+      expect(results.filter((r) => r.outcome === 'overloaded')).toHaveLength(936);
+      expect(results[0]?.body).toEqual({ echo: { id: 'm0' } });
+      expect(server.requests()).toBe(64);
+      expect(client.breakerState()).toBe('closed');
       expect(callsCompleted).toHaveLength(1000);
       expect(server.accepted()).toBeLessThanOrEqual(64);
       expect(maxInFlight).toBeLessThanOrEqual(64);

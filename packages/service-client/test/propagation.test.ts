@@ -3,7 +3,7 @@ import type { TextMapPropagator } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServiceClient } from '../src/index.js';
 import type { ServiceClient } from '../src/index.js';
-import { json, startTestServer } from './test-server.js';
+import { json, readBody, startTestServer } from './test-server.js';
 import type { TestServer } from './test-server.js';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -52,14 +52,14 @@ describe('context propagation', () => {
   });
 
   it('sends the JSON body with its content type and parses a JSON answer', async () => {
-    server = await startTestServer(async (req, res) => {
-      let body = '';
-      for await (const chunk of req) body += String(chunk);
-      json(res, 201, {
-        method: req.method,
-        type: req.headers['content-type'],
-        body: JSON.parse(body) as unknown,
-      });
+    server = await startTestServer((req, res) => {
+      void readBody(req).then((body) =>
+        json(res, 201, {
+          method: req.method,
+          type: req.headers['content-type'],
+          body: JSON.parse(body) as unknown,
+        }),
+      );
     });
     client = createServiceClient({ origin: `http://127.0.0.1:${server.port}` });
 

@@ -15,10 +15,11 @@ function documentedDefault(name: string): string | undefined {
 }
 
 function flatten(values: object, prefix = ''): Array<[string, unknown]> {
-  return Object.entries(values).flatMap(([key, value]): Array<[string, unknown]> =>
-    typeof value === 'object' && value !== null
-      ? [[`${prefix}${key}`, value], ...flatten(value, '')]
-      : [[`${prefix}${key}`, value]],
+  return Object.entries(values as Record<string, unknown>).flatMap(
+    ([key, value]): Array<[string, unknown]> =>
+      typeof value === 'object' && value !== null
+        ? [[`${prefix}${key}`, value], ...flatten(value, '')]
+        : [[`${prefix}${key}`, value]],
   );
 }
 

@@ -2,6 +2,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { buildConnector } from 'undici';
 
 export interface TestServer {
   readonly port: number;
@@ -78,4 +79,36 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * Stands in for a ClusterSetIP in front of several endpoints: each NEW connection goes to one of
+ * `ports()` (as kube-proxy's DNAT picks an endpoint per connection: iptables mode at random, IPVS
+ * round robin), whatever host and port the URL names. A dead port refuses the connect, as a killed
+ * pod's does. `targets` counts the connections opened per port.
+ */
+export function rotatingConnector(
+  ports: () => readonly number[],
+  pick: 'random' | 'round-robin',
+): { connect: buildConnector.connector; targets: Map<number, number> } {
+  const base = buildConnector({ timeout: 1000 });
+  const targets = new Map<number, number>();
+  let next = 0;
+  // A seeded generator (mulberry32): the same sequence of draws on every run, so a test's
+  // outcome does not hang on Math.random.
+  let seed = 0x5eed;
+  const random = (): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const connect: buildConnector.connector = (options, callback) => {
+    const list = ports();
+    const index = pick === 'random' ? Math.floor(random() * list.length) : next++ % list.length;
+    const port = list[index] as number;
+    targets.set(port, (targets.get(port) ?? 0) + 1);
+    return base({ ...options, hostname: '127.0.0.1', port: String(port) }, callback);
+  };
+  return { connect, targets };
 }

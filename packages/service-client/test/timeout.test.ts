@@ -61,19 +61,20 @@ describe('per-call deadline', () => {
     expect(result.outcome).toBe('ok');
   });
 
-  it('times out a call still queued for a socket at its deadline, and never sends it', async () => {
+  it('never queues a call for a socket: beyond the pool it is overloaded at once, not a timeout', async () => {
+    // Before the in-flight limit, this call waited in the pool and timed out at its deadline, which
+    // blamed the wait on the upstream.
     server = await startTestServer((_req, res) => {
       setTimeout(() => json(res, 200, {}), 800);
     });
     client = createServiceClient({ origin: `http://127.0.0.1:${server.port}`, connections: 1 });
 
     const holdsTheSocket = client.call({ path: '/first' });
-    const queued = await client.call({ path: '/second', timeoutMs: 200 });
+    const second = await client.call({ path: '/second', timeoutMs: 200 });
 
-    expect(queued.outcome).toBe('timeout');
-    expect(queued.latencyMs).toBeLessThan(700);
+    expect(second.outcome).toBe('overloaded');
+    expect(second.latencyMs).toBeLessThan(150);
     expect((await holdsTheSocket).outcome).toBe('ok');
-    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(server.requests()).toBe(1);
   });
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServiceClient } from '../src/index.js';
 import type { ServiceClient } from '../src/index.js';
-import { freePort, json, startTestServer } from './test-server.js';
+import { freePort, json, rotatingConnector, startTestServer } from './test-server.js';
 import type { TestServer } from './test-server.js';
 
 let server: TestServer | undefined;
@@ -44,9 +44,46 @@ describe('unreachable upstream', () => {
 });
 
 describe('retries', () => {
-  it('retries once when the server closes a reused idle socket, and succeeds', async () => {
+  it('retries a refused connection once, on a new connection, and succeeds on the other of two producers', async () => {
+    const deadPort = await freePort();
+    server = await startTestServer((_req, res) => json(res, 200, { ok: true }));
+    // Round robin (IPVS-style): the first connection goes to the dead endpoint, the next to the live one.
+    const rotation = rotatingConnector(() => [deadPort, server!.port], 'round-robin');
+    client = createServiceClient({
+      origin: 'http://sample-producer.istio-apps.svc.clusterset.local:8080',
+      connect: rotation.connect,
+    });
+
+    const result = await client.call({ path: '/producer/messages', json: { id: 'a' } });
+
+    expect(result).toMatchObject({ outcome: 'ok', statusCode: 200, retried: true });
+    expect(Object.fromEntries(rotation.targets)).toEqual({ [deadPort]: 1, [server.port]: 1 });
+    expect(server.requests()).toBe(1);
+    expect(client.breakerState()).toBe('closed');
+  });
+
+  it('retries at most twice: a third refusal ends the call as unreachable', async () => {
+    const [deadA, deadB] = [await freePort(), await freePort()];
+    const rotation = rotatingConnector(() => [deadA, deadB], 'round-robin');
+    client = createServiceClient({
+      origin: 'http://producer.test:8080',
+      connect: rotation.connect,
+    });
+
+    const result = await client.call({ path: '/' });
+
+    expect(result).toMatchObject({
+      outcome: 'unreachable',
+      errorCode: 'ECONNREFUSED',
+      retried: true,
+    });
+    expect([...rotation.targets.values()].reduce((a, b) => a + b, 0)).toBe(3);
+  });
+
+  it('never retries a request written on a reused socket that the server then closed (the producer sees it once)', async () => {
+    // The idle-close race: the server drops a kept-alive socket as the next request arrives. The
+    // request was written, so the producer may have acted on it: never retried (README, Retries).
     server = await startTestServer((req, res) => {
-      // The idle-close race: the server drops a kept-alive socket just as the next request arrives.
       if (server!.priorRequestsOn(req) > 0) req.socket.destroy();
       else json(res, 200, { ok: true });
     });
@@ -54,16 +91,11 @@ describe('retries', () => {
     client = createServiceClient({ origin: `http://127.0.0.1:${server.port}`, connections: 1 });
     expect((await client.call({ path: '/' })).retried).toBe(false);
 
-    const result = await client.call({ path: '/' });
+    const result = await client.call({ path: '/', json: { id: 'b' } });
 
-    expect(result).toMatchObject({
-      outcome: 'ok',
-      statusCode: 200,
-      retried: true,
-      body: { ok: true },
-    });
-    expect(server.accepted()).toBe(2);
-    expect(server.requests()).toBe(3);
+    expect(result).toMatchObject({ outcome: 'unreachable', retried: false });
+    expect(server.accepted()).toBe(1);
+    expect(server.requests()).toBe(2);
   });
 
   it('does not retry when a fresh connection breaks (the server may have acted on it)', async () => {
@@ -89,11 +121,11 @@ describe('retries', () => {
 
   it('stops retrying when the retry budget is spent', async () => {
     const port = await freePort();
-    // Floor of 0.2/s over 10 s = 2 retries; ratio 0 adds none.
+    // Floor of 0.4/s over 10 s = 4 retries, two per call (both connects refused); ratio 0 adds none.
     client = createServiceClient({
       origin: `http://127.0.0.1:${port}`,
       failureThreshold: 100,
-      retryBudget: { ratio: 0, minRetriesPerSecond: 0.2, windowMs: 10_000 },
+      retryBudget: { ratio: 0, minRetriesPerSecond: 0.4, windowMs: 10_000 },
     });
 
     const retried: boolean[] = [];

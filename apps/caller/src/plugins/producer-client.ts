@@ -17,6 +17,10 @@ export const producerClientPlugin = fp(
       origin: config.PRODUCER_URL,
       ...(config.PRODUCER_CONNECT_TO ? { connectTo: config.PRODUCER_CONNECT_TO } : {}),
       timeoutMs: config.PRODUCER_TIMEOUT_MS,
+      // One socket per call in flight: an admitted call never waits for a connection, so its
+      // deadline is only charged for time spent with the producer.
+      connections: config.PRODUCER_MAX_IN_FLIGHT,
+      maxInFlight: config.PRODUCER_MAX_IN_FLIGHT,
       failureThreshold: config.BREAKER_FAILURE_THRESHOLD,
       resetMs: config.BREAKER_RESET_MS,
     });

@@ -20,6 +20,7 @@ export const STATUS_BY_OUTCOME: Readonly<Record<Outcome, 200 | 502 | 503 | 504>>
   upstream_error: 502,
   timeout: 504,
   circuit_open: 503,
+  overloaded: 503,
   unreachable: 502,
 };
 
@@ -113,6 +114,10 @@ export default async function messagesRoutes(fastify: FastifyInstance): Promise<
           { outcome: result.outcome, statusCode: result.statusCode, errorCode: result.errorCode },
           'producer call failed',
         );
+      }
+      // circuit_open and overloaded: no request was sent; say when one may be (RFC 9110 §10.2.3).
+      if (result.retryAfterMs !== null) {
+        reply.header('retry-after', String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))));
       }
       return reply.code(STATUS_BY_OUTCOME[result.outcome]).send(envelope);
     },

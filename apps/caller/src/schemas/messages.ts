@@ -38,7 +38,7 @@ export const envelopeSchema = Type.Object({
   statusCode: nullableInteger,
   outcome: Type.Unsafe<Outcome>({
     type: 'string',
-    enum: ['ok', 'upstream_error', 'timeout', 'circuit_open', 'unreachable'],
+    enum: ['ok', 'upstream_error', 'timeout', 'circuit_open', 'overloaded', 'unreachable'],
   }),
   roundTripTimeMillis: Type.Number(),
   callerMetadata: identitySchema,

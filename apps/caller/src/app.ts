@@ -1,4 +1,5 @@
 // The caller as a Fastify plugin; server.ts owns the process, tests build it with buildCallerApp.
+import type { AdmissionOptions } from '@s2s/service-kit/admission';
 import type { IdentityResolver } from '@s2s/service-kit/identity';
 import { createServer } from '@s2s/service-kit/server';
 import { registerServiceFoundation } from '@s2s/service-kit/service';
@@ -18,6 +19,8 @@ export interface CallerAppOptions {
   identity?: IdentityResolver;
   /** Base URL of the GKE metadata server, or false to never ask it. */
   metadataUrl?: string | false;
+  /** Admission-control thresholds (tests force pressure); default: service-kit's. */
+  admission?: AdmissionOptions;
 }
 
 export const callerApp = fp(
@@ -27,6 +30,7 @@ export const callerApp = fp(
       config: options.config,
       identity: options.identity,
       metadataUrl: options.metadataUrl,
+      admission: options.admission,
     });
     await fastify.register(producerClientPlugin);
     await fastify.register(clientMetricsPlugin);

@@ -1,4 +1,5 @@
 // The producer as a Fastify plugin; server.ts owns the process, tests build it with buildProducerApp.
+import type { AdmissionOptions } from '@s2s/service-kit/admission';
 import type { IdentityResolver } from '@s2s/service-kit/identity';
 import { createServer } from '@s2s/service-kit/server';
 import { registerServiceFoundation } from '@s2s/service-kit/service';
@@ -15,6 +16,8 @@ export interface ProducerAppOptions {
   identity?: IdentityResolver;
   /** Base URL of the GKE metadata server, or false to never ask it. */
   metadataUrl?: string | false;
+  /** Admission-control thresholds (tests force pressure); default: service-kit's. */
+  admission?: AdmissionOptions;
 }
 
 export const producerApp = fp(
@@ -24,6 +27,7 @@ export const producerApp = fp(
       config: options.config,
       identity: options.identity,
       metadataUrl: options.metadataUrl,
+      admission: options.admission,
     });
     await fastify.register(messagesRoutes);
   },

@@ -50,10 +50,15 @@ export const metricsPlugin = fp(
       done();
     });
 
-    fastify.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
-      const text = await registry.metrics();
-      return reply.type(registry.contentType).send(text);
-    });
+    // Exempt from admission control: under load an operator most needs to see why it sheds.
+    fastify.get(
+      '/metrics',
+      { logLevel: 'warn', config: { admission: false } },
+      async (_request, reply) => {
+        const text = await registry.metrics();
+        return reply.type(registry.contentType).send(text);
+      },
+    );
   },
   { name: 'metrics', fastify: '5.x' },
 );

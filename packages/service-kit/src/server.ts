@@ -7,6 +7,8 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import { handleClientError } from './client-errors.js';
+import { problemFromError, sendProblem } from './problem.js';
 
 export interface ServerOptions {
   /** pino level. **Default:** `'info'` */
@@ -20,19 +22,51 @@ export interface ServerOptions {
   longestResponseMs?: number;
   /** Where JSON log lines go instead of stdout (tests read them). */
   logStream?: { write(line: string): void };
+  /** Connection limits and timeouts; tests shorten them. **Default:** `CONNECTION_LIMITS` */
+  limits?: Partial<ConnectionLimits>;
   /** Extra Fastify options (merged last). */
   fastify?: Omit<FastifyServerOptions, 'logger' | 'loggerInstance'>;
 }
 
-/**
- * Idle keep-alive lifetime of server connections. It must stay above every client's idle timeout
- * (the shared client closes idle sockets after 4 s, Envoy's default idle timeout is 1 h but the
- * sidecar re-uses upstream connections only while both ends agree) so a server never closes a
- * socket a client is about to reuse; 72 s also outlasts the 60 s of common load balancers.
- */
-export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
-/** Time for a client to send a whole request (headers + at most 64 KiB of body). */
-export const REQUEST_TIMEOUT_MS = 30_000;
+/** How long and how many connections a server keeps: idle or trickling clients are shed. */
+export interface ConnectionLimits {
+  /**
+   * Idle keep-alive lifetime. Above every client's idle timeout, so a server never closes a
+   * socket a client is about to reuse: the shared client's 4 s (and undici honours the
+   * `Keep-Alive: timeout=20` hint Node sends), the load generator's 4 s. The sidecar in front
+   * (Envoy, idle timeout 1 h on the inbound cluster) sees the close and opens a new connection.
+   */
+  keepAliveTimeoutMs: number;
+  /**
+   * Time to receive a request's headers, counted from the connection's start for its first
+   * request: a connection that never sends one is closed after this.
+   */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request (headers + at most 64 KiB of body): trickling bodies end. */
+  requestTimeoutMs: number;
+  /**
+   * How often Node checks the two timeouts above (its default, 30 s, would let a trickling
+   * client hold a socket up to 30 s past them).
+   */
+  connectionsCheckingIntervalMs: number;
+  /**
+   * Open connections beyond which new ones are dropped at accept (`server.maxConnections`): a
+   * last line against a connection flood (the issue's 15,000 idle sockets from one client).
+   * Far above a legitimate peak (the sidecar opens about one connection per concurrent request,
+   * and the 5,000-call overload bench stays below it), because the kubelet's probes come over
+   * new connections too.
+   */
+  maxConnections: number;
+}
+
+export const CONNECTION_LIMITS: Readonly<ConnectionLimits> = {
+  keepAliveTimeoutMs: 20_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  connectionsCheckingIntervalMs: 2_000,
+  maxConnections: 8_192,
+};
+
 /** Largest accepted body (docs/contract.md: over 64 KiB → 413). */
 export const BODY_LIMIT_BYTES = 65_536;
 
@@ -71,6 +105,7 @@ export class AccessLogController extends LogController {
 
 export function createServer(options: ServerOptions = {}): FastifyInstance {
   const longestResponseMs = options.longestResponseMs ?? 30_000;
+  const limits = { ...CONNECTION_LIMITS, ...options.limits };
   const app = Fastify({
     logger:
       options.logger === false
@@ -81,15 +116,28 @@ export function createServer(options: ServerOptions = {}): FastifyInstance {
             redact: ['req.headers.authorization', 'req.headers.cookie'],
             ...(options.logStream ? { stream: options.logStream } : {}),
           },
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
+    },
     // Socket inactivity limit: above the keep-alive timeout (which should close idle sockets
     // first) and above the longest silent wait of a delayed answer.
-    connectionTimeout: Math.max(KEEP_ALIVE_TIMEOUT_MS, longestResponseMs) + 30_000,
+    connectionTimeout: Math.max(limits.keepAliveTimeoutMs, longestResponseMs) + 30_000,
     bodyLimit: BODY_LIMIT_BYTES,
-    // During app.close(), new requests get 503 and idle keep-alive sockets are closed.
-    return503OnClosing: true,
+    // During app.close(), idle keep-alive sockets are closed; a new request on a busy one gets a
+    // 503 problem+json with Retry-After from the probes plugin (Fastify's own 503 is plain JSON
+    // without Retry-After and skips every hook).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Parser-level errors (bad request line, 408, 413, 431) and Fastify's pre-routing ones (a URL
+    // that does not decode) as problem+json, like every other error.
+    clientErrorHandler: handleClientError,
+    frameworkErrors: (error, _request, reply) => {
+      void sendProblem(reply, problemFromError(error));
+    },
     requestIdHeader: false,
     logController: new AccessLogController(),
     genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
@@ -97,6 +145,7 @@ export function createServer(options: ServerOptions = {}): FastifyInstance {
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },
     ...options.fastify,
   });
+  app.server.maxConnections = limits.maxConnections;
   // JSON is the only body the services take: anything else, text/plain included, is a 415.
   app.removeContentTypeParser('text/plain');
   app.addHook('onRequest', (request, reply, done) => {

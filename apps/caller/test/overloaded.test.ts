@@ -49,7 +49,8 @@ describe('PRODUCER_MAX_IN_FLIGHT', () => {
         breaker: { state: 'closed' },
       });
       expect(response.headers['retry-after']).toBe('1');
-      expect(response.json().roundTripTimeMillis).toBeLessThan(500); // not queued behind the slow calls
+      const { roundTripTimeMillis } = response.json<{ roundTripTimeMillis: number }>();
+      expect(roundTripTimeMillis).toBeLessThan(500); // not queued behind the slow calls
     }
     expect(producer.received()).toBe(8);
 

@@ -102,6 +102,7 @@ export class CircuitBreaker {
   #trialRunning = false;
   #halfOpenAt = 0;
   #timer: NodeJS.Timeout | null = null;
+  #shutDown = false;
 
   constructor(settings: BreakerSettings) {
     this.#settings = settings;
@@ -144,6 +145,7 @@ export class CircuitBreaker {
 
   /** Clears the reset timer. */
   shutdown(): void {
+    this.#shutDown = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
   }
@@ -158,6 +160,7 @@ export class CircuitBreaker {
   #open(now: number): void {
     this.#transition('open');
     this.#halfOpenAt = now + this.#settings.resetMs;
+    if (this.#shutDown) return; // a call still finishing after close() starts no timer
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#transition('half_open');

@@ -2,7 +2,7 @@
 // producers stand in for two replicas behind a ClusterSetIP: the client's `connect` picks one per new
 // connection, as kube-proxy's DNAT does, so a closed one refuses new connections.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker } from '../src/breaker.js';
 import { createServiceClient } from '../src/index.js';
 import type { BreakerTransition, CallResult, ServiceClient } from '../src/index.js';
@@ -218,6 +218,27 @@ describe('trip rule, the state machine alone', () => {
     for (let i = 0; i < 20; i++) record(breaker, false, 1500); // the first 30 have slid out
     for (let i = 0; i < 2; i++) record(breaker, true, 1600);
     expect(breaker.state).toBe('closed');
+  });
+
+  it('starts no reset timer after shutdown, when a call still finishing opens it', () => {
+    vi.useFakeTimers();
+    try {
+      breaker = new CircuitBreaker({ ...settings, onTransition: () => undefined });
+      for (let i = 0; i < 3; i++) record(breaker, true, 10);
+      expect(vi.getTimerCount()).toBe(1); // opened while running: the reset timer
+      breaker.shutdown();
+      expect(vi.getTimerCount()).toBe(0);
+
+      breaker = new CircuitBreaker({ ...settings, onTransition: () => undefined });
+      const stillRunning = breaker.tryAdmit()!;
+      breaker.shutdown(); // close() while a call is in flight
+      for (let i = 0; i < 2; i++) record(breaker, true, 10);
+      breaker.record(stillRunning, true, 20);
+      expect(breaker.state).toBe('open');
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('counts a result only from a call admitted in the current state', () => {

@@ -50,7 +50,7 @@ describe('caller under random input', () => {
         expect(response.statusCode, label).not.toBe(500);
         if (response.statusCode >= 500) {
           expect([502, 503, 504], label).toContain(response.statusCode);
-          expect(response.json().outcome, label).toMatch(
+          expect(response.json<{ outcome: unknown }>().outcome, label).toMatch(
             /^(upstream_error|timeout|circuit_open|unreachable)$/,
           );
         } else if (response.statusCode >= 400 && method !== 'HEAD') {

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import Value from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
-import { envelopeSchema } from '../src/schemas/messages.js';
+import { envelopeSchema, type Envelope } from '../src/schemas/messages.js';
 import {
   PRODUCER_HOST,
   buildTestCaller,
@@ -67,7 +67,7 @@ describe('POST /caller/messages outcomes', () => {
     );
     expect(response.statusCode).toBe(200);
     expect(response.headers['x-request-id']).toBe('req-42');
-    const envelope = response.json();
+    const envelope = response.json<Envelope>();
     expect(Object.keys(envelope).sort()).toEqual(ENVELOPE_KEYS);
     expect(envelope).toMatchObject({
       id: 'msg-1',
@@ -99,7 +99,7 @@ describe('POST /caller/messages outcomes', () => {
     caller = await buildTestCaller(producer.port);
     const response = await send({ payload: 'no id' });
     expect(response.statusCode).toBe(200);
-    const envelope = response.json();
+    const envelope = response.json<Envelope>();
     expect(envelope.id).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
     expect(envelope.traceId).toBeNull();
     const requestId = response.headers['x-request-id'];
@@ -206,7 +206,7 @@ describe('POST /caller/messages outcomes', () => {
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 150));
       recovered = await send({ id: 'r', payload: 'p' });
-      if (recovered.json().outcome !== 'circuit_open') break;
+      if (recovered.json<Envelope>().outcome !== 'circuit_open') break;
     }
     expect(recovered.statusCode).toBe(200);
     expect(recovered.json()).toMatchObject({ outcome: 'ok', breaker: { state: 'closed' } });

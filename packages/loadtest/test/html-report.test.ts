@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// The page callbacks below run in Chromium and are typed with the DOM.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';

@@ -78,7 +78,7 @@ function fieldOf(issue: ValidationIssue | undefined): string {
 export function problemFromError(error: FastifyError | HttpProblem | Error): Problem {
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
-    return problem(400, error.message, fieldOf(fastifyError.validation[0] as ValidationIssue));
+    return problem(400, error.message, fieldOf(fastifyError.validation[0]));
   }
   if (error instanceof HttpProblem) return problem(error.statusCode, error.message, error.field);
   const byCode = fastifyError.code ? STATUS_BY_CODE[fastifyError.code] : undefined;

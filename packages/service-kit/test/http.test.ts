@@ -190,7 +190,9 @@ describe('access log', () => {
   it('writes one "request completed" line per request with what an operator needs, none for probes', async () => {
     const lines: Array<Record<string, unknown>> = [];
     app = createServer({
-      logStream: { write: (line: string) => void lines.push(JSON.parse(line)) },
+      logStream: {
+        write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>),
+      },
     });
     await app.register(probesPlugin);
     app.get('/hello', async () => ({ hello: 'world' }));

@@ -85,6 +85,11 @@ interface JsonKeyValue {
   value?: JsonAnyValue;
 }
 
+/** `value` when it is a string, else `fallback` (attribute values arrive untyped). */
+function stringOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
+}
+
 function anyValue(value: JsonAnyValue | undefined): unknown {
   if (value === undefined) return undefined;
   if ('stringValue' in value) return value.stringValue;
@@ -137,7 +142,7 @@ function flatten(request: JsonExportRequest): ReceivedSpan[] {
           kind: span.kind ?? 0,
           statusCode: span.status?.code ?? 0,
           scope: scopeSpans.scope?.name ?? '',
-          serviceName: String(resource['service.name'] ?? ''),
+          serviceName: stringOr(resource['service.name'], ''),
           resource,
           attributes: attributeRecord(span.attributes),
         });

@@ -37,8 +37,9 @@ const rendered = new Map<string, K8sObject[]>();
 export function parseYamlObjects(text: string, source: string): K8sObject[] {
   return parseAllDocuments(text).flatMap((doc) => {
     if (doc.errors.length > 0) throw new Error(`${source}: ${doc.errors.map(String).join('; ')}`);
-    const value: unknown = doc.toJS();
-    return value == null ? [] : [value as K8sObject];
+    // A manifest document is a Kubernetes object, or empty (a trailing `---`).
+    const value = doc.toJS() as K8sObject | null | undefined;
+    return value == null ? [] : [value];
   });
 }
 

@@ -1,6 +1,6 @@
 // The caller process: config from the environment, listen, graceful shutdown on SIGTERM.
 import { loadConfigOrExit } from '@s2s/service-kit/config';
-import { installGracefulShutdown } from '@s2s/service-kit/shutdown';
+import { drainTimeoutFor, installGracefulShutdown } from '@s2s/service-kit/shutdown';
 import { shutdownTelemetry } from '@s2s/telemetry/shutdown';
 import { SERVICE_NAME, buildCallerApp } from './app.js';
 import { loadCallerConfig } from './config.js';
@@ -11,6 +11,9 @@ const app = await buildCallerApp({ config });
 // `--import @s2s/telemetry/register`).
 installGracefulShutdown(app, {
   shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
+  // The longest request waits for the producer at most PRODUCER_TIMEOUT_MS (retries included);
+  // a delay above it is cut by that deadline.
+  drainTimeoutMs: drainTimeoutFor(config.PRODUCER_TIMEOUT_MS),
   afterClose: [shutdownTelemetry],
 });
 await app.listen({ port: config.PORT, host: config.HOST });

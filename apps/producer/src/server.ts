@@ -1,6 +1,6 @@
 // The producer process: config from the environment, listen, graceful shutdown on SIGTERM.
 import { loadConfigOrExit } from '@s2s/service-kit/config';
-import { installGracefulShutdown } from '@s2s/service-kit/shutdown';
+import { drainTimeoutFor, installGracefulShutdown } from '@s2s/service-kit/shutdown';
 import { shutdownTelemetry } from '@s2s/telemetry/shutdown';
 import { SERVICE_NAME, buildProducerApp } from './app.js';
 import { loadProducerConfig } from './config.js';
@@ -11,6 +11,8 @@ const app = await buildProducerApp({ config });
 // `--import @s2s/telemetry/register`).
 installGracefulShutdown(app, {
   shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
+  // The longest request is a delayed answer: MAX_DELAY_MS.
+  drainTimeoutMs: drainTimeoutFor(config.MAX_DELAY_MS),
   afterClose: [shutdownTelemetry],
 });
 await app.listen({ port: config.PORT, host: config.HOST });

@@ -49,6 +49,31 @@ describe('producer process', () => {
     expect(await server.exit).toBe(0);
   });
 
+  it('on SIGTERM with a MAX_DELAY_MS call in flight, drains until it completes and exits 0', async () => {
+    // A short MAX_DELAY_MS keeps the test fast; the drain is derived from it, so the same holds
+    // for the 30 s of the clusters (tests/deploy checks their grace periods).
+    const server = startServer({ MAX_DELAY_MS: '3000', SHUTDOWN_DELAY_MS: '200' });
+    const origin = await server.origin;
+    const started = Date.now();
+    const inFlight = request(`${origin}/producer/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'longest', payload: 'all of it', delay: 3000 }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    server.child.kill('SIGTERM');
+    const shutdown = await server.waitForLog(
+      (line) => line.msg?.startsWith('shutdown started') === true,
+    );
+    expect(shutdown['drainTimeoutMs']).toBeGreaterThanOrEqual(3000);
+
+    const answer = await inFlight;
+    expect(answer.statusCode).toBe(200);
+    expect(await answer.body.json()).toMatchObject({ id: 'longest', received: 'all of it' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    expect(await server.exit).toBe(0);
+  });
+
   it('refuses to start on an invalid variable, naming it on stderr without a stack trace', async () => {
     const server = startServer({ MAX_DELAY_MS: 'abc' });
     const code = await server.exit;

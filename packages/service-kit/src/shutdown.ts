@@ -5,15 +5,27 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 
+/**
+ * Time the drain allows beyond the longest legitimate request: for its last bytes to go out and
+ * for the after-close steps. tests/deploy reads this value to check each pod's grace period.
+ */
+export const DRAIN_MARGIN_MS = 5_000;
+
+/** The drain that lets a request of `longestResponseMs` started just before close() finish. */
+export function drainTimeoutFor(longestResponseMs: number): number {
+  return longestResponseMs + DRAIN_MARGIN_MS;
+}
+
 export interface GracefulShutdownOptions {
   /** How long to keep serving after SIGTERM before closing (SHUTDOWN_DELAY_MS). */
   shutdownDelayMs: number;
   /**
-   * Time allowed for draining after the delay; past it the process exits 1. Keep
-   * `shutdownDelayMs + drainTimeoutMs` below the pod's terminationGracePeriodSeconds (30 s).
-   * **Default:** `20000`
+   * Time allowed for draining after the delay; past it the process exits 1. Derive it from the
+   * longest request the app serves (`drainTimeoutFor`: the producer's MAX_DELAY_MS, the caller's
+   * PRODUCER_TIMEOUT_MS), and keep `shutdownDelayMs + drainTimeoutMs` + the telemetry flush below
+   * the pod's terminationGracePeriodSeconds (tests/deploy checks the manifests).
    */
-  drainTimeoutMs?: number;
+  drainTimeoutMs: number;
   /** Run after the server closed, e.g. flushing telemetry. Failures are logged. */
   afterClose?: Array<() => Promise<void>>;
 }
@@ -23,7 +35,7 @@ export function installGracefulShutdown(
   options: GracefulShutdownOptions,
 ): { close: () => void; uninstall: () => void } {
   const { shutdownDelayMs } = options;
-  const drainTimeoutMs = options.drainTimeoutMs ?? 20_000;
+  const { drainTimeoutMs } = options;
   return closeWithGrace(
     {
       delay: shutdownDelayMs + drainTimeoutMs,
@@ -34,7 +46,10 @@ export function installGracefulShutdown(
       if (err) {
         app.log.error({ err }, 'closing after an unexpected error');
       } else {
-        app.log.info({ signal, shutdownDelayMs }, 'shutdown started: readiness is now 503');
+        app.log.info(
+          { signal, shutdownDelayMs, drainTimeoutMs },
+          'shutdown started: readiness is now 503',
+        );
         if (shutdownDelayMs > 0) await sleep(shutdownDelayMs);
       }
       await app.close();

@@ -269,12 +269,31 @@ describe('timeouts, retries and ejection line up (docs/timeouts-retries-ejection
 });
 
 describe('graceful shutdown fits in the pod lifecycle', () => {
-  const meshTimeoutMs = durationMs(
-    producerVirtualService(callerCluster).http[0]?.timeout as string,
+  // The apps drain for their longest request + DRAIN_MARGIN_MS (service-kit's drainTimeoutFor),
+  // past which close-with-grace exits 1: the caller's longest request is PRODUCER_TIMEOUT_MS
+  // (a delay beyond it is cut by that deadline), the producer's MAX_DELAY_MS.
+  const drainMarginMs = Number(
+    /export const DRAIN_MARGIN_MS = ([\d_]+);/
+      .exec(readFileSync(fromRepo('packages/service-kit/src/shutdown.ts'), 'utf8'))?.[1]
+      ?.replaceAll('_', ''),
   );
+  const longestRequestMs = (app: string, container: Container): number =>
+    Number(envValue(container, app === 'sample-caller' ? 'PRODUCER_TIMEOUT_MS' : 'MAX_DELAY_MS'));
   const drainBoundMs = (app: string, container: Container): number =>
-    // The caller's in-flight requests end by its own deadline; the producer's by the caller side's mesh timeout.
-    app === 'sample-caller' ? Number(envValue(container, 'PRODUCER_TIMEOUT_MS')) : meshTimeoutMs;
+    longestRequestMs(app, container) + drainMarginMs;
+
+  it('the drain margin is read from service-kit', () => {
+    expect(drainMarginMs).toBeGreaterThan(0);
+  });
+
+  it.each(everyApp)('%s: %s drains for the longest request it may serve', (_o, app, objects) => {
+    const container = containerOf(objects, app);
+    if (app === 'sample-producer') {
+      // A delayed answer of MAX_DELAY_MS (30 s) must finish, not be cut by the drain.
+      expect(Number(envValue(container, 'MAX_DELAY_MS'))).toBe(30_000);
+    }
+    expect(drainBoundMs(app, container)).toBeGreaterThan(longestRequestMs(app, container));
+  });
 
   it.each(everyApp)(
     '%s: %s SHUTDOWN_DELAY_MS + drain + flush < terminationGracePeriodSeconds',

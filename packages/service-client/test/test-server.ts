@@ -72,15 +72,6 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   return text;
 }
 
-/** A port nothing listens on (bound, then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /**
  * Stands in for a ClusterSetIP in front of several endpoints: each NEW connection goes to one of
  * `ports()` (as kube-proxy's DNAT picks an endpoint per connection: iptables mode at random, IPVS

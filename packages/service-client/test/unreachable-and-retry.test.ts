@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServiceClient } from '../src/index.js';
 import type { ServiceClient } from '../src/index.js';
-import { freePort, json, rotatingConnector, startTestServer } from './test-server.js';
+import { freePort } from '@s2s/test-support/free-port';
+import { json, rotatingConnector, startTestServer } from './test-server.js';
 import type { TestServer } from './test-server.js';
 
 let server: TestServer | undefined;

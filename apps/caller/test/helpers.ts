@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { freePort } from '@s2s/test-support/free-port';
 import type { AddressInfo } from 'node:net';
 import { buildProducerApp } from '@s2s/producer/app';
 import { loadProducerConfig } from '@s2s/producer/config';
@@ -49,14 +49,8 @@ export async function startProducer(env: Record<string, string> = {}): Promise<R
   return { app, port, received: () => count };
 }
 
-/** A port nobody listens on (bound, then released). */
-export async function stoppedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A port nobody listens on (bound, then released): where an unreachable producer "is". */
+export const stoppedPort = freePort;
 
 /** The caller, addressing the producer by its clusterset name, connected to `port` locally. */
 export async function buildTestCaller(

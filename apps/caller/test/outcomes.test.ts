@@ -104,7 +104,7 @@ describe('POST /caller/messages outcomes', () => {
     expect(envelope.traceId).toBeNull();
     const requestId = response.headers['x-request-id'];
     expect(requestId).toEqual(expect.any(String));
-    expect(envelope.producerHeaders['x-request-id']).toBe(requestId);
+    expect(envelope.producerHeaders?.['x-request-id']).toBe(requestId);
   });
 
   it('upstream_error: a 5xx answer gives 502 with the status, received null, producer metadata kept', async () => {

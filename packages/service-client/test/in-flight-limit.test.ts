@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServiceClient } from '../src/index.js';
 import type { BreakerTransition, ServiceClient } from '../src/index.js';
@@ -77,6 +78,31 @@ describe('limit on calls in flight', () => {
     expect(server.requests()).toBe(2);
     // The slots are back: the next call goes through.
     expect((await client.call({ path: '/hold' })).outcome).toBe('ok');
+  });
+
+  it('relies on undici 8 opening one socket per concurrent call up to `connections`, queueing none', async () => {
+    // Not a documented promise of undici's Pool, so pinned here with the version it was verified on:
+    // with maxInFlight <= connections, every admitted call gets its own socket at once.
+    const undiciVersion = (
+      createRequire(import.meta.url)('undici/package.json') as { version: string }
+    ).version;
+    expect(undiciVersion).toMatch(/^8\./);
+    const started: number[] = [];
+    server = await startTestServer((_req, res) => {
+      started.push(performance.now());
+      setTimeout(() => json(res, 200, {}), 1000);
+    });
+    client = createServiceClient({ origin: `http://127.0.0.1:${server.port}`, connections: 16 });
+    const t0 = performance.now();
+
+    const results = await Promise.all(
+      Array.from({ length: 16 }, () => client!.call({ path: '/' })),
+    );
+
+    expect(results.map((r) => r.outcome)).toEqual(Array(16).fill('ok'));
+    expect(server.accepted()).toBe(16);
+    // All 16 reached the server before the first answer (1 s): none waited for another's socket.
+    expect(Math.max(...started) - t0).toBeLessThan(900);
   });
 
   it('refuses a limit above the pool size, where an admitted call would wait for a socket', () => {

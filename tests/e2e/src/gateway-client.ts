@@ -13,7 +13,7 @@ export interface CallerEnvelope {
   id: string;
   received: string | null;
   statusCode: number | null;
-  outcome: 'ok' | 'upstream_error' | 'timeout' | 'circuit_open' | 'unreachable';
+  outcome: 'ok' | 'upstream_error' | 'timeout' | 'circuit_open' | 'overloaded' | 'unreachable';
   roundTripTimeMillis: number;
   callerMetadata: Record<string, unknown> | null;
   producerMetadata: Record<string, unknown> | null;

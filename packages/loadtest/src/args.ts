@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from './duration.js';
+import { DEFAULT_MAX_SEND_LAG_P99_MS } from './generator-health.js';
 import { parseSlo, type Objective } from './slo.js';
 
 /** What the command line asks for, validated. */
@@ -14,9 +15,33 @@ export interface CliOptions {
   jsonFile: string | undefined;
   htmlFile: string | undefined;
   slo: Objective[] | undefined;
+  /** Send-lag p99 above this makes the measurement invalid (exit 3). */
+  maxSendLagP99Ms: number;
+  /** `--result`: where this process writes its raw, mergeable result (`-` for stdout). */
+  resultFile: string | undefined;
+  /** `--workers N`: run N worker processes here and merge them. */
+  workers: number | undefined;
+  /** `--worker I/N`: be worker I of N (send request k when k mod N = I). */
+  worker: { index: number; count: number } | undefined;
+  /** `--start-at`: epoch ms of the schedule's start (shared by the workers of one run). */
+  startAt: number | undefined;
+  /** `--run-id`: in every request id; shared by the workers of one run. */
+  runId: string | undefined;
 }
 
-export type ParsedCommandLine = { help: true } | { help: false; options: CliOptions };
+/** `s2s-loadtest merge FILE… [--json F] [--html F] [--slo S]`. */
+export interface MergeCliOptions {
+  files: string[];
+  jsonFile: string | undefined;
+  htmlFile: string | undefined;
+  slo: Objective[] | undefined;
+  maxSendLagP99Ms: number;
+}
+
+export type ParsedCommandLine =
+  | { command: 'help' }
+  | { command: 'run'; options: CliOptions }
+  | { command: 'merge'; options: MergeCliOptions };
 
 /** A bad or missing flag: the CLI prints the message (which names the flag) and exits 2. */
 export class UsageError extends Error {
@@ -34,40 +59,65 @@ export const DEFAULT_WARMUP_FRACTION = 0.1;
 export const DEFAULT_WARMUP_MAX_MS = 2000;
 /** Requests per second above this are refused: far beyond what one Node process can generate. */
 const MAX_RATE = 1_000_000;
+/** More local workers than this is never faster: each is a Node process wanting a core. */
+const MAX_LOCAL_WORKERS = 64;
 
 export const USAGE = `Usage: s2s-loadtest --url URL --rate N --duration 30s [options]
+       s2s-loadtest merge FILE... [--json FILE] [--html FILE] [--slo LIST] [--max-send-lag D]
 
 Sends POST /caller/messages bodies at a fixed arrival rate (open model) and reports latency
-measured from each request's scheduled send time, counts by HTTP status and by outcome, and
-the circuit-breaker transitions seen in the caller's envelopes.
+measured from each request's scheduled send time, counts by HTTP status, by outcome and by
+producer cluster and pod, and the circuit-breaker transitions seen in the caller's envelopes.
 
 Required:
   --url URL             the caller, e.g. http://127.0.0.1:8080 (a URL without a path gets
                         /caller/messages; a URL with a path is used as it is)
-  --rate N              requests per second (arrival rate, kept whatever the server does)
+  --rate N              requests per second of the whole run (arrival rate, kept whatever the
+                        server does; split between the workers)
   --duration D          measured time, e.g. 500ms, 30s, 2m (a bare number means seconds)
 
 Options:
   --warmup D|P%         sent before the measured time and left out of the results
                         (default: 10% of --duration, at most 2s; 0 disables it)
-  --connections N       at most N connections, i.e. requests in flight (default ${DEFAULT_CONNECTIONS});
-                        requests over the cap wait, and their waiting counts as latency
+  --connections N       at most N connections per worker process, i.e. requests in flight
+                        (default ${DEFAULT_CONNECTIONS}); requests over the cap wait, and their waiting counts
+                        as latency
   --delay MS            put "delay": MS in every body (producer waits that long)
   --response-code N     put "responseCode": N in every body (200-599; producer answers with it)
-  --json FILE           write the results as JSON (- for stdout; the summary then goes to stderr)
+  --json FILE           write the report as JSON (- for stdout; the summary then goes to stderr)
   --html FILE           write a self-contained HTML report with charts
-  --slo LIST            objectives, e.g. p99=500ms,errors=1% (keys: p50 p90 p99 p999 max
-                        errors); exit 1 when one is broken
+  --slo LIST            objectives on the (merged) data, e.g. 'p99<250ms,errors<0.1%,rate>=95%'
+                        (p50 p90 p99 p999 max with < or <= a duration; errors with < or <= a
+                        percentage; rate with >= or > a rate per second or a % of --rate;
+                        the older p99=1s means at most); no samples fails an objective
+  --max-send-lag D      the measurement is invalid (exit 3) when the generator's send lag
+                        p99 is above D (default ${DEFAULT_MAX_SEND_LAG_P99_MS}ms)
   --help                show this text
+
+Scale-out:
+  --workers N           run N worker processes on this machine, each sending 1/N of the
+                        schedule with its own connections, then merge them into one report
+  --worker I/N          be worker I (0..N-1) of N: send request k (due at t0 + k/rate) when
+                        k mod N = I, i.e. rate/N per second (for workers on several machines)
+  --result FILE         write this process's raw, mergeable result (lossless histograms,
+                        counts, per-second series; one line of JSON; - for stdout)
+  --start-at MS         epoch milliseconds of t0 (the warm-up's start), shared by workers
+                        (default: now)
+  --run-id ID           request ids are lt-ID-k; workers of one run share it (default: random)
+  merge FILE...         merge result files (or logs holding result lines) exactly, then print
+                        and write the report as one run would
 
 Environment: SIDECAR_QUIT_URL  when set (a Job under an Istio sidecar:
                         http://127.0.0.1:15020/quitquitquit), POSTed to once the run is done,
                         so the pod can complete; the exit status stays the CLI's own
 
-Exit status: 0 done (and SLO met), 1 SLO broken or run failed, 2 bad or missing flag.`;
+Exit status: 0 passed, 1 an SLO objective failed (each printed with its measured value),
+2 bad or missing flag or unreadable result file, 3 the measurement is invalid (the generator
+fell behind its schedule, a worker failed or its result is missing).`;
 
 /** Parses and validates argv (without node and script). Throws UsageError naming the flag. */
 export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
+  if (argv[0] === 'merge') return parseMergeCommandLine(argv.slice(1));
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -85,13 +135,19 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
         json: { type: 'string' },
         html: { type: 'string' },
         slo: { type: 'string' },
+        'max-send-lag': { type: 'string' },
+        result: { type: 'string' },
+        workers: { type: 'string' },
+        worker: { type: 'string' },
+        'start-at': { type: 'string' },
+        'run-id': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (error) {
     throw toUsageError(error);
   }
-  if (values.help === true) return { help: true };
+  if (values.help === true) return { command: 'help' };
 
   const url = parseUrl(required(values, 'url'));
   const rate = parsePositiveNumber('--rate', required(values, 'rate'));
@@ -119,17 +175,29 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
     codeText === undefined ? undefined : parseInteger('--response-code', codeText, 200, 599);
   const jsonFile = parseFile('--json', optional(values, 'json'));
   const htmlFile = parseFile('--html', optional(values, 'html'));
-  const sloText = optional(values, 'slo');
-  let slo: Objective[] | undefined;
-  if (sloText !== undefined) {
-    try {
-      slo = parseSlo(sloText);
-    } catch (error) {
-      throw new UsageError('--slo', (error as Error).message);
-    }
-  }
+  const resultFile = parseFile('--result', optional(values, 'result'));
+  if (resultFile === '-' && jsonFile === '-')
+    throw new UsageError('--result', '- and --json - cannot both have stdout');
+  const workersText = optional(values, 'workers');
+  const workers =
+    workersText === undefined
+      ? undefined
+      : parseInteger('--workers', workersText, 1, MAX_LOCAL_WORKERS);
+  const worker = parseWorker(optional(values, 'worker'));
+  if (workers !== undefined && worker !== undefined)
+    throw new UsageError('--worker', 'is one worker of a run; --workers starts them all here');
+  if (workers !== undefined && resultFile !== undefined)
+    throw new UsageError('--result', 'is written by each worker; with --workers use --json');
+  const startText = optional(values, 'start-at');
+  const startAt =
+    startText === undefined
+      ? undefined
+      : parseInteger('--start-at', startText, 1_000_000_000_000, 100_000_000_000_000);
+  const runId = optional(values, 'run-id');
+  if (runId !== undefined && !/^[A-Za-z0-9._-]{1,40}$/.test(runId))
+    throw new UsageError('--run-id', `"${runId}" is not 1-40 of A-Z a-z 0-9 . _ -`);
   return {
-    help: false,
+    command: 'run',
     options: {
       url,
       rate,
@@ -140,9 +208,73 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
       responseCode,
       jsonFile,
       htmlFile,
-      slo,
+      slo: parseSloFlag(optional(values, 'slo')),
+      maxSendLagP99Ms: parseMaxSendLag(optional(values, 'max-send-lag')),
+      resultFile,
+      workers,
+      worker,
+      startAt,
+      runId,
     },
   };
+}
+
+function parseMergeCommandLine(argv: readonly string[]): ParsedCommandLine {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        json: { type: 'string' },
+        html: { type: 'string' },
+        slo: { type: 'string' },
+        'max-send-lag': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw toUsageError(error);
+  }
+  if (values.help === true) return { command: 'help' };
+  if (positionals.length === 0) throw new UsageError('merge', 'needs at least one result file');
+  return {
+    command: 'merge',
+    options: {
+      files: positionals,
+      jsonFile: parseFile('--json', optional(values, 'json')),
+      htmlFile: parseFile('--html', optional(values, 'html')),
+      slo: parseSloFlag(optional(values, 'slo')),
+      maxSendLagP99Ms: parseMaxSendLag(optional(values, 'max-send-lag')),
+    },
+  };
+}
+
+function parseSloFlag(text: string | undefined): Objective[] | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseSlo(text);
+  } catch (error) {
+    throw new UsageError('--slo', (error as Error).message);
+  }
+}
+
+function parseMaxSendLag(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_MAX_SEND_LAG_P99_MS;
+  return parseDurationFlag('--max-send-lag', text);
+}
+
+function parseWorker(text: string | undefined): { index: number; count: number } | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+)\/(\d+)$/.exec(text);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || !(count >= 1) || !(index < count) || count > 100_000) {
+    throw new UsageError('--worker', `"${text}" is not I/N with 0 <= I < N (e.g. 0/4)`);
+  }
+  return { index, count };
 }
 
 function toUsageError(error: unknown): UsageError {
@@ -218,7 +350,7 @@ function parseWarmup(text: string | undefined, durationMs: number): number {
 
 function parseFile(flag: string, text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  if (text.startsWith('-') && !(flag === '--json' && text === '-'))
+  if (text.startsWith('-') && !((flag === '--json' || flag === '--result') && text === '-'))
     throw new UsageError(flag, `"${text}" looks like a flag, not a file name`);
   return text;
 }

@@ -132,6 +132,53 @@ export function renderHtmlReport(report: LoadReport): string {
           report.breakerTransitions.map((t) => [formatDuration(t.atMs), t.from, t.to]),
         );
 
+  const generator = report.generator;
+  const generatorBlock =
+    `<h2>Generator: ${generator.valid ? '<span class="pass">measurement valid</span>' : '<span class="fail">measurement invalid</span>'}</h2>` +
+    (generator.reason === null ? '' : `<p class="fail">${escapeXml(generator.reason)}</p>`) +
+    table(
+      ['send lag (due → handed to the pool)', 'p50', 'p99', 'max', 'valid while p99 ≤'],
+      [
+        [
+          report.workers.count > 1
+            ? `all ${report.workers.count} workers, merged`
+            : 'the generator',
+          ...[generator.sendLagMs.p50, generator.sendLagMs.p99, generator.sendLagMs.max].map(
+            formatLatency,
+          ),
+          formatLatency(generator.maxSendLagP99Ms),
+        ],
+        ...(report.workers.count > 1
+          ? report.workers.results.map((w) => [
+              `worker ${w.index}: ${w.requests} requests at ${round2(w.rate)}/s`,
+              '',
+              formatLatency(w.sendLagP99Ms),
+              '',
+              '',
+            ])
+          : []),
+      ],
+    ) +
+    '<p class="meta">Latency counts from the schedule, so the generator\'s own lateness is part of it: above the limit, the latencies are partly the generator\'s and the run is reported invalid (exit 3).</p>';
+
+  const producerBlock =
+    report.byProducer.length === 0
+      ? '<p>No answers.</p>'
+      : table(
+          ['producer cluster', 'pod', 'requests', 'p50', 'p90', 'p99', 'max', 'outcomes'],
+          report.byProducer.map((p) => [
+            p.cluster ?? (p.pod === null ? '(no producer answered)' : '?'),
+            p.pod ?? '',
+            String(p.requests),
+            ...[p.latencyMs.p50, p.latencyMs.p90, p.latencyMs.p99, p.latencyMs.max].map(
+              formatLatency,
+            ),
+            entries(p.outcomeCounts)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', '),
+          ]),
+        );
+
   const latencyRow = (name: string, l: LoadReport['latencyMs']): string[] => [
     name,
     ...[l.p50, l.p90, l.p99, l.p999, l.max].map(formatLatency),
@@ -165,7 +212,7 @@ export function renderHtmlReport(report: LoadReport): string {
 </head>
 <body>
 <h1>s2s load test</h1>
-<p class="meta">${escapeXml(report.url)} · started ${escapeXml(report.startedAt)} · ${escapeXml(formatDuration(report.durationMs))} measured after ${escapeXml(formatDuration(report.warmupMs))} warm-up · at most ${report.connections} connections</p>
+<p class="meta">${escapeXml(report.url)} · started ${escapeXml(report.startedAt)} · ${escapeXml(formatDuration(report.durationMs))} measured after ${escapeXml(formatDuration(report.warmupMs))} warm-up · at most ${report.connections} connections${report.workers.count > 1 ? ` over ${report.workers.count} workers` : ''}</p>
 <div class="cards">
   ${card('requests', String(report.requests))}
   ${card('achieved rate', `${report.rate}/s`)}
@@ -177,6 +224,7 @@ export function renderHtmlReport(report: LoadReport): string {
   ${card('errors', `${report.errorCount} (${formatPercent(report.errorRatio)})`)}
 </div>
 ${sloBlock}
+${generatorBlock}
 <h2>Latency</h2>
 ${table(['measured from', 'p50', 'p90', 'p99', 'p99.9', 'max'], [latencyRow('scheduled send time', report.latencyMs), latencyRow('socket write', report.serviceTimeMs)])}
 <p class="meta">Latency counts from each request's scheduled send time (open model), so a stall shows up in every request that should have been sent during it. The "socket write" row is what a closed-loop tool would report.</p>
@@ -190,6 +238,9 @@ ${table(['measured from', 'p50', 'p90', 'p99', 'p99.9', 'max'], [latencyRow('sch
       : ''
   }</div>
 <figure>${outcomesChart}</figure>
+<h2>By producer cluster and pod</h2>
+${producerBlock}
+<p class="meta">From each envelope's <code>producerMetadata</code> (<code>clusterName</code>, <code>podName</code>): a failover shows as requests moving from one cluster to the other.</p>
 <h2>Circuit breaker</h2>
 <figure>${breakerChart}</figure>
 ${transitions}
@@ -198,6 +249,10 @@ ${transitions}
 </body>
 </html>
 `;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
 }
 
 function breakerSegments(report: LoadReport, totalMs: number): TimelineSegment[] {

@@ -1,12 +1,8 @@
-import { createRequire } from 'node:module';
 import type { Histogram } from 'hdr-histogram-js';
 import type { BreakerState } from './envelope.js';
-import type {
-  BreakerTransitionSeen,
-  DistributionBucket,
-  LatencySummary,
-  SecondSample,
-} from './result-types.js';
+import { exact, newHistogram, toMicros } from './histograms.js';
+import type { MeasuredCounts, ProducerCounts, SecondCounts } from './load-result.js';
+import type { BreakerTransitionSeen } from './result-types.js';
 
 /** How one request ended. Times are `performance.now()` milliseconds. */
 export interface RequestRecord {
@@ -22,43 +18,16 @@ export interface RequestRecord {
   outcome: string;
   breakerState: BreakerState | null;
   errorCode: string | null;
+  /** From the envelope's producerMetadata; null when no producer answered. */
+  producerCluster: string | null;
+  producerPod: string | null;
 }
-
-// Values are recorded in microseconds: 1 µs resolution, up to one hour, 3 significant digits
-// (0.1% error), the settings wrk2 and HdrHistogram's own examples use. The JS implementation is
-// used on purpose: the WebAssembly one needs an async init and gains nothing at these rates.
-// The run-wide histograms use plain 32-bit counters (fastest to record, ~190 KB each); the
-// per-second ones are packed (a few KB each, so hour-long runs stay small) with 2 digits, plenty
-// for a chart.
-type HistogramClass = new (lowest: number, highest: number, digits: number) => Histogram;
-// The two histogram classes straight from their CommonJS modules: the package index also loads
-// the WebAssembly build and the log writer (~100 ms of start-up CPU for nothing here). require()
-// because ESM default-import interop of these modules differs between Node and Vitest.
-const require = createRequire(import.meta.url);
-const Int32Histogram = (
-  require('hdr-histogram-js/dist/Int32Histogram') as { default: HistogramClass }
-).default;
-const PackedHistogram = (
-  require('hdr-histogram-js/dist/PackedHistogram') as { default: HistogramClass }
-).default;
-
-function newHistogram(kind: 'run' | 'second' = 'run'): Histogram {
-  const histogram: Histogram =
-    kind === 'run'
-      ? new Int32Histogram(1, 3_600_000_000, 3)
-      : new PackedHistogram(1, 3_600_000_000, 2);
-  histogram.autoResize = true;
-  return histogram;
-}
-
-const toMicros = (ms: number): number => Math.max(1, Math.round(ms * 1000));
-const toMs = (micros: number): number => Math.round(micros) / 1000;
 
 // The distribution chart uses fixed log buckets, 10 per decade from 10 µs: readable at a glance,
 // independent of HDR's internal bucket layout.
-const DISTRIBUTION_FLOOR_MS = 0.01;
-const BUCKETS_PER_DECADE = 10;
-const DISTRIBUTION_BUCKETS = 90;
+export const DISTRIBUTION_FLOOR_MS = 0.01;
+export const BUCKETS_PER_DECADE = 10;
+export const DISTRIBUTION_BUCKETS = 90;
 
 interface SecondBucket {
   scheduled: number;
@@ -66,6 +35,14 @@ interface SecondBucket {
   errors: number;
   histogram: Histogram | null;
   outcomes: Map<string, number>;
+}
+
+interface ProducerBucket {
+  cluster: string | null;
+  pod: string | null;
+  requests: number;
+  outcomes: Map<string, number>;
+  latency: Histogram;
 }
 
 /**
@@ -90,6 +67,8 @@ export class Measurement {
   firstBreakerState: BreakerState | null = null;
   private breakerState: BreakerState | null = null;
   private readonly seconds: SecondBucket[] = [];
+  // Keyed by cluster + "\u0000" + pod: a handful of entries, looked up once per answer.
+  private readonly producers = new Map<string, ProducerBucket>();
 
   constructor(readonly measuredStart: number) {}
 
@@ -138,6 +117,22 @@ export class Measurement {
     else this.completed += 1;
     this.lastEndedAt = Math.max(this.lastEndedAt, request.endedAt);
 
+    const producerKey = `${request.producerCluster ?? ''}\u0000${request.producerPod ?? ''}`;
+    let producer = this.producers.get(producerKey);
+    if (producer === undefined) {
+      producer = {
+        cluster: request.producerCluster,
+        pod: request.producerPod,
+        requests: 0,
+        outcomes: new Map(),
+        latency: newHistogram(),
+      };
+      this.producers.set(producerKey, producer);
+    }
+    producer.requests += 1;
+    increment(producer.outcomes, request.outcome);
+    producer.latency.recordValue(micros);
+
     const scheduledBucket = this.bucket(request.scheduledAt);
     scheduledBucket.histogram ??= newHistogram('second');
     scheduledBucket.histogram.recordValue(micros);
@@ -152,36 +147,40 @@ export class Measurement {
     this.distribution[Math.min(DISTRIBUTION_BUCKETS - 1, Math.max(0, index))]! += 1;
   }
 
-  timeseries(): SecondSample[] {
-    return this.seconds.map((bucket, second) => ({
-      second,
-      scheduled: bucket?.scheduled ?? 0,
-      completed: bucket?.completed ?? 0,
-      errors: bucket?.errors ?? 0,
-      latencyMs:
-        bucket?.histogram && bucket.histogram.totalCount > 0
-          ? {
-              p50: toMs(bucket.histogram.getValueAtPercentile(50)),
-              p90: toMs(bucket.histogram.getValueAtPercentile(90)),
-              p99: toMs(bucket.histogram.getValueAtPercentile(99)),
-              max: toMs(bucket.histogram.maxValue),
-            }
-          : null,
-      outcomes: Object.fromEntries(bucket?.outcomes ?? []),
-    }));
-  }
-
-  latencyDistribution(): DistributionBucket[] {
-    const first = this.distribution.findIndex((count) => count > 0);
-    if (first < 0) return [];
-    const last = this.distribution.findLastIndex((count) => count > 0);
-    const edge = (index: number): number =>
-      Number((DISTRIBUTION_FLOOR_MS * 10 ** (index / BUCKETS_PER_DECADE)).toPrecision(3));
-    return this.distribution.slice(first, last + 1).map((count, offset) => ({
-      fromMs: edge(first + offset),
-      toMs: edge(first + offset + 1),
-      count,
-    }));
+  /** Everything recorded, in the form a result (and a result file) holds. */
+  counts(): MeasuredCounts {
+    return {
+      requests: this.requests,
+      completed: this.completed,
+      cancelled: this.cancelled,
+      errorCount: this.errorCount,
+      statusCounts: Object.fromEntries(this.statusCounts),
+      outcomeCounts: Object.fromEntries(this.outcomeCounts),
+      errors: Object.fromEntries(this.errorCodes),
+      distribution: [...this.distribution],
+      latency: exact(this.latency),
+      serviceTime: exact(this.serviceTime),
+      sendLag: exact(this.sendLag),
+      seconds: this.seconds.map((bucket): SecondCounts => ({
+        scheduled: bucket.scheduled,
+        completed: bucket.completed,
+        errors: bucket.errors,
+        outcomes: Object.fromEntries(bucket.outcomes),
+        latency: bucket.histogram ? exact(bucket.histogram) : null,
+      })),
+      breaker: {
+        first: this.firstBreakerState,
+        last: this.breakerState,
+        transitions: [...this.breakerTransitions],
+      },
+      byProducer: [...this.producers.values()].map((producer): ProducerCounts => ({
+        cluster: producer.cluster,
+        pod: producer.pod,
+        requests: producer.requests,
+        outcomeCounts: Object.fromEntries(producer.outcomes),
+        latency: exact(producer.latency),
+      })),
+    };
   }
 
   private bucket(at: number): SecondBucket {
@@ -199,20 +198,6 @@ export class Measurement {
     }
     return this.seconds[second]!;
   }
-}
-
-export function summarise(histogram: Histogram): LatencySummary {
-  if (histogram.totalCount === 0)
-    return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, min: 0, mean: 0 };
-  return {
-    p50: toMs(histogram.getValueAtPercentile(50)),
-    p90: toMs(histogram.getValueAtPercentile(90)),
-    p99: toMs(histogram.getValueAtPercentile(99)),
-    p999: toMs(histogram.getValueAtPercentile(99.9)),
-    max: toMs(histogram.maxValue),
-    min: toMs(histogram.minNonZeroValue),
-    mean: toMs(histogram.mean),
-  };
 }
 
 function increment(map: Map<string, number>, key: string): void {

@@ -43,8 +43,42 @@ export interface DistributionBucket {
 export interface ObjectiveResult {
   objective: string;
   passed: boolean;
+  /** The measured value, or "no samples" (then the objective failed: a gate never passes vacuously). */
   actual: string;
   threshold: string;
+}
+
+/** Requests answered by one producer pod (from the envelope's `producerMetadata`). */
+export interface ProducerShare {
+  /** `producerMetadata.clusterName`; null for requests no producer answered (circuit_open, timeout, errors, …). */
+  cluster: string | null;
+  /** `producerMetadata.podName`; null as above. */
+  pod: string | null;
+  requests: number;
+  outcomeCounts: Record<string, number>;
+  /** Latency from scheduled send time of these requests. */
+  latencyMs: LatencySummary;
+}
+
+/** The generator judging itself: was it on schedule, so that the latencies are the target's? */
+export interface GeneratorHealth {
+  /** How late requests were handed to the connection pool compared with their schedule. */
+  sendLagMs: { p50: number; p99: number; max: number };
+  /** The measurement is invalid when the send lag's p99 is above this. */
+  maxSendLagP99Ms: number;
+  valid: boolean;
+  /** Why it is invalid; null when valid. */
+  reason: string | null;
+}
+
+/** One generator process's share of a run. */
+export interface WorkerShare {
+  index: number;
+  /** Its share of the target rate, per second. */
+  rate: number;
+  requests: number;
+  completed: number;
+  sendLagP99Ms: number;
 }
 
 /** The `--slo` verdict: every objective's result, passed when all passed. */
@@ -66,8 +100,16 @@ export interface LoadReport {
   statusCounts: Record<string, number>;
   /** Keys: the envelope's outcome, "invalid" (answer without an envelope), "error" and "cancelled". */
   outcomeCounts: Record<string, number>;
-  /** Breaker state changes seen in the envelopes' `breaker.state`, in arrival order. */
+  /**
+   * Breaker state changes seen in the envelopes' `breaker.state`, in arrival order. Merged from
+   * several workers: in time order, a change another worker already reported is left out.
+   */
   breakerTransitions: BreakerTransitionSeen[];
+  /** Per producer cluster and pod, sorted by cluster then pod; requests no producer answered last. */
+  byProducer: ProducerShare[];
+  generator: GeneratorHealth;
+  /** How many generator processes the run was split over, and each one's share. */
+  workers: { count: number; results: WorkerShare[] };
 
   url: string;
   startedAt: string;
@@ -89,7 +131,7 @@ export interface LoadReport {
    * (wrk, autocannon without a rate) reports. Compare it with `latencyMs` to see queueing.
    */
   serviceTimeMs: LatencySummary;
-  /** How late the generator handed requests to the connection pool compared with their schedule (its own health). */
+  /** Same as `generator.sendLagMs` (kept for existing readers). */
   sendLagMs: { p50: number; p99: number; max: number };
   breakerStates: { first: BreakerState | null; last: BreakerState | null };
   timeseries: SecondSample[];

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Pool, type Dispatcher } from 'undici';
 import { readEnvelope } from './envelope.js';
-import { Measurement, summarise, type RequestRecord } from './measurement.js';
+import type { LoadResult } from './load-result.js';
+import { Measurement, type RequestRecord } from './measurement.js';
+import { mergeResults } from './merge.js';
 import type { LoadReport } from './result-types.js';
 
 export interface LoadOptions {
@@ -36,6 +38,20 @@ export interface LoadOptions {
   progressIntervalMs?: number;
   /** Aborting stops scheduling at once; requests in flight get the grace period. */
   signal?: AbortSignal;
+  /**
+   * Send only this worker's slice of the schedule: request k (due at t0 + k / rate, `rate` being
+   * the whole run's) when k mod count = index, i.e. rate / count per second, interleaved with
+   * the other workers'. **Default:** `{ index: 0, count: 1 }` (everything).
+   */
+  worker?: { index: number; count: number };
+  /**
+   * Epoch ms of t0, the schedule's start (warm-up included): workers given the same value send
+   * one schedule between them. Waits until then; a time in the past shows as send lag.
+   * **Default:** now.
+   */
+  startAt?: number;
+  /** In every request id (`lt-<runId>-<k>`); workers of one run share it. **Default:** random. */
+  runId?: string;
 }
 
 export interface LoadProgress {
@@ -54,17 +70,33 @@ const DEFAULT_GRACE_MS = 5000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 const MAX_BODY_BYTES = 64 * 1024;
 
+/** Runs a load test (runLoadResult) and reports it: the merge of its one result. */
+export async function runLoad(
+  options: LoadOptions & { maxSendLagP99Ms?: number },
+): Promise<LoadReport> {
+  return mergeResults([await runLoadResult(options)], options);
+}
+
 /**
  * Runs an open-model load test: request i is due at `t0 + i / rate` whatever the server does,
  * and its latency is measured from that due time, not from when it got a connection (the
  * coordinated-omission correction of wrk2). A timer loop sends every request that is due on
  * each tick, so a late tick sends a batch rather than silently lowering the rate.
  */
-export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+export async function runLoadResult(options: LoadOptions): Promise<LoadResult> {
   const url = new URL(options.url);
   const rate = options.rate;
   if (!(rate > 0) || !(options.durationMs > 0))
     throw new RangeError('rate and durationMs must be positive');
+  const worker = options.worker ?? { index: 0, count: 1 };
+  if (
+    !Number.isInteger(worker.count) ||
+    worker.count < 1 ||
+    !Number.isInteger(worker.index) ||
+    worker.index < 0 ||
+    worker.index >= worker.count
+  )
+    throw new RangeError('worker must be { index, count } with 0 <= index < count');
   const intervalMs = 1000 / rate;
   const warmupMs = options.warmupMs ?? 0;
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
@@ -85,15 +117,20 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     connectTimeout: Math.min(10_000, requestTimeoutMs),
   });
   const path = url.pathname + url.search;
-  const runId = randomBytes(4).toString('hex');
+  const runId = options.runId ?? randomBytes(4).toString('hex');
   const bodyTail = buildBodyTail(options);
 
-  const startedAt = new Date();
-  const t0 = performance.now();
+  if (options.startAt !== undefined) {
+    const wait = options.startAt - (performance.timeOrigin + performance.now());
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  const t0 =
+    options.startAt === undefined ? performance.now() : options.startAt - performance.timeOrigin;
   const measuredStart = t0 + warmupCount * intervalMs;
   const measurement = new Measurement(measuredStart);
   const pending = new Set<LoadRequest>();
-  let next = 0;
+  // Global request numbers: this worker sends index, index + count, index + 2 × count, …
+  let next = worker.index;
   let sent = 0;
   let finished = 0;
   let errors = 0;
@@ -141,6 +178,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     schedulingOver = true;
     total = next;
     if (timer) clearTimeout(timer);
+    // next may be past total by up to count - 1: harmless, total only bounds the loop.
     if (stoppedEarly)
       measuredEndPlanned = Math.max(measuredStart, Math.min(measuredEndPlanned, performance.now()));
     if (pending.size === 0) {
@@ -154,7 +192,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const tick = (): void => {
     const now = performance.now();
     const due = Math.min(total, Math.floor((now - t0) / intervalMs) + 1);
-    while (next < due) send(next++);
+    while (next < due) {
+      send(next);
+      next += worker.count;
+    }
     if (next >= total) {
       endScheduling(false);
       return;
@@ -198,33 +239,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   await pool.destroy().catch(() => undefined);
 
   const measuredEnd = Math.max(measuredEndPlanned, measurement.lastEndedAt);
-  const measuredSeconds = Math.max(1e-3, (measuredEnd - measuredStart) / 1000);
-  const latencyMs = summarise(measurement.latency);
-  const sendLag = summarise(measurement.sendLag);
   return {
-    requests: measurement.requests,
-    rate: round(measurement.completed / measuredSeconds, 2),
-    targetRate: rate,
-    latencyMs,
-    statusCounts: Object.fromEntries(measurement.statusCounts),
-    outcomeCounts: Object.fromEntries(measurement.outcomeCounts),
-    breakerTransitions: measurement.breakerTransitions,
+    ...measurement.counts(),
+    worker: { index: worker.index, count: worker.count },
+    rate: { worker: rate / worker.count, total: rate },
     url: url.href,
-    startedAt: startedAt.toISOString(),
-    durationMs: round(measuredEndPlanned - measuredStart, 1),
-    warmupMs: round(warmupCount * intervalMs, 1),
-    connections,
+    startedAtEpochMs: performance.timeOrigin + t0,
+    measuredStartEpochMs: performance.timeOrigin + measuredStart,
+    durationMs: measuredEndPlanned - measuredStart,
+    measuredEndMs: measuredEnd - measuredStart,
+    warmupMs: warmupCount * intervalMs,
     graceMs,
-    completed: measurement.completed,
-    cancelled: measurement.cancelled,
-    errorCount: measurement.errorCount,
-    errorRatio: measurement.requests === 0 ? 0 : measurement.errorCount / measurement.requests,
-    errors: Object.fromEntries(measurement.errorCodes),
-    serviceTimeMs: summarise(measurement.serviceTime),
-    sendLagMs: { p50: sendLag.p50, p99: sendLag.p99, max: sendLag.max },
-    breakerStates: { first: measurement.firstBreakerState, last: measurement.lastBreakerState },
-    timeseries: measurement.timeseries(),
-    latencyDistribution: measurement.latencyDistribution(),
+    connections,
   };
 }
 
@@ -234,11 +260,6 @@ function buildBodyTail(options: LoadOptions): string {
   if (options.delayMs !== undefined) tail += `,"delay":${options.delayMs}`;
   if (options.responseCode !== undefined) tail += `,"responseCode":${options.responseCode}`;
   return `${tail}}`;
-}
-
-function round(value: number, digits: number): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
 }
 
 /** One request's undici handler: notes when it hit the socket and collects a JSON body. */
@@ -300,6 +321,8 @@ class LoadRequest implements Dispatcher.DispatchHandler {
       outcome: envelope.outcome,
       breakerState: envelope.breakerState,
       errorCode: null,
+      producerCluster: envelope.producerCluster,
+      producerPod: envelope.producerPod,
     });
   }
 
@@ -313,6 +336,8 @@ class LoadRequest implements Dispatcher.DispatchHandler {
       outcome: 'error',
       breakerState: null,
       errorCode: (error as { code?: string }).code ?? error.name,
+      producerCluster: null,
+      producerPod: null,
     });
   }
 
@@ -327,6 +352,8 @@ class LoadRequest implements Dispatcher.DispatchHandler {
       outcome: 'cancelled',
       breakerState: null,
       errorCode: null,
+      producerCluster: null,
+      producerPod: null,
     });
   }
 

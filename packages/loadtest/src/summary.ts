@@ -9,7 +9,12 @@ export function renderSummary(report: LoadReport): string {
   lines.push(`s2s-loadtest  ${report.url}`);
   lines.push(
     `  ${report.requests} requests in ${formatDuration(report.durationMs)} (after ${formatDuration(report.warmupMs)} warm-up), ` +
-      `${report.connections} connections max`,
+      `${report.connections} connections max` +
+      (report.workers.count > 1
+        ? report.workers.results.length === 1 && report.generator.valid
+          ? ` (worker ${report.workers.results[0]!.index} of ${report.workers.count}: its share only)`
+          : ` over ${report.workers.count} workers (${report.workers.results.length} merged)`
+        : ''),
   );
   lines.push(
     `  rate: ${report.rate}/s achieved of ${report.targetRate}/s target (${(achieved * 100).toFixed(1)}%)`,
@@ -54,13 +59,33 @@ export function renderSummary(report: LoadReport): string {
       ),
     );
   }
-  if (report.sendLagMs.p99 > 50) {
+  if (report.byProducer.length > 0) {
     lines.push('');
     lines.push(
-      `warning: the generator sent requests late (p99 ${formatLatency(report.sendLagMs.p99)} behind schedule); ` +
-        'it may be short of CPU, so part of the latency is its own',
+      table(
+        ['producer cluster / pod', 'requests', 'p50', 'p99', 'max', 'outcomes'],
+        report.byProducer.map((p) => [
+          p.cluster === null && p.pod === null
+            ? '(no producer answered)'
+            : `${p.cluster ?? '?'} / ${p.pod ?? '?'}`,
+          String(p.requests),
+          formatLatency(p.latencyMs.p50),
+          formatLatency(p.latencyMs.p99),
+          formatLatency(p.latencyMs.max),
+          sortedEntries(p.outcomeCounts)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        ]),
+      ),
     );
   }
+  const generator = report.generator;
+  lines.push('');
+  lines.push(
+    `generator: send lag p50 ${formatLatency(generator.sendLagMs.p50)}, p99 ${formatLatency(generator.sendLagMs.p99)}, ` +
+      `max ${formatLatency(generator.sendLagMs.max)} (valid while p99 <= ${formatLatency(generator.maxSendLagP99Ms)}): ` +
+      (generator.valid ? 'measurement valid' : `MEASUREMENT INVALID: ${generator.reason}`),
+  );
   if (report.slo) {
     lines.push('');
     lines.push(

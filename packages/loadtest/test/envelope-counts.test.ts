@@ -61,6 +61,43 @@ describe('envelope-aware counting', () => {
     expect(report.errorCount).toBe(33);
   });
 
+  it('splits requests, outcomes and latency by the producer cluster and pod that answered', async () => {
+    stub = await startStub((_req, res, arrival) => {
+      if (arrival % 5 === 0) sendJson(res, 503, envelope('circuit_open', 'open'));
+      else if (arrival % 2 === 0)
+        sendJson(res, 200, envelope('ok', 'closed', 'x', { cluster: 'cluster-2', pod: 'p-b' }));
+      else {
+        const slow = arrival % 3 === 0;
+        setTimeout(
+          () =>
+            sendJson(
+              res,
+              slow ? 502 : 200,
+              envelope(slow ? 'upstream_error' : 'ok', 'closed', 'x', {
+                cluster: 'cluster-1',
+                pod: 'p-a',
+              }),
+            ),
+          30,
+        );
+      }
+    });
+    // Many connections: a slow answer must not hold up the fast ones behind it.
+    const report = await runLoad({ url: stub.url, rate: 100, durationMs: 1000, connections: 32 });
+
+    // Arrivals 1..100: every 5th circuit_open (20); of the rest, even ones cluster-2 (40), odd
+    // ones cluster-1 (40), of which the multiples of 3 upstream_error (14: 3, 9, …, 99 minus 15, 45, 75).
+    expect(report.byProducer.map((p) => [p.cluster, p.pod, p.requests, p.outcomeCounts])).toEqual([
+      ['cluster-1', 'p-a', 40, { ok: 26, upstream_error: 14 }],
+      ['cluster-2', 'p-b', 40, { ok: 40 }],
+      [null, null, 20, { circuit_open: 20 }],
+    ]);
+    const [one, two] = report.byProducer;
+    // cluster-1 answers after 30 ms, cluster-2 at once: the split shows it.
+    expect(one!.latencyMs.p50).toBeGreaterThanOrEqual(29);
+    expect(two!.latencyMs.p50).toBeLessThan(one!.latencyMs.p50);
+  });
+
   it('sends the fault knobs and a unique id in every body', async () => {
     const bodies: Record<string, unknown>[] = [];
     stub = await startStub((req, res, _arrival, body) => {
@@ -97,16 +134,32 @@ describe('envelope-aware counting', () => {
     expect(readEnvelope(JSON.stringify(envelope('timeout', 'open')))).toEqual({
       outcome: 'timeout',
       breakerState: 'open',
+      producerCluster: null,
+      producerPod: null,
     });
+    expect(
+      readEnvelope(
+        JSON.stringify({
+          ...envelope('ok', 'closed'),
+          producerMetadata: { clusterName: 'producer-cluster', podName: 'sample-producer-7c9f' },
+        }),
+      ),
+    ).toMatchObject({ producerCluster: 'producer-cluster', producerPod: 'sample-producer-7c9f' });
     expect(readEnvelope('{"outcome":"ok","breaker":{"state":"weird"}}')).toEqual({
       outcome: 'ok',
       breakerState: null,
+      producerCluster: null,
+      producerPod: null,
+    });
+    expect(readEnvelope('{"outcome":"ok","producerMetadata":{"clusterName":7}}')).toMatchObject({
+      producerCluster: null,
+      producerPod: null,
     });
     expect(readEnvelope('{"type":"about:blank","title":"Bad Request","status":400}').outcome).toBe(
       'invalid',
     );
-    expect(readEnvelope('<html>')).toEqual({ outcome: 'invalid', breakerState: null });
-    expect(readEnvelope('{broken')).toEqual({ outcome: 'invalid', breakerState: null });
+    expect(readEnvelope('<html>')).toMatchObject({ outcome: 'invalid', breakerState: null });
+    expect(readEnvelope('{broken')).toMatchObject({ outcome: 'invalid', breakerState: null });
     expect(readEnvelope(null).outcome).toBe('invalid');
   });
 });

@@ -55,13 +55,31 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
 }
 
 /** A caller-style envelope with the fields the load test reads. */
-export function envelope(outcome: string, breakerState: string, id = 'x'): Record<string, unknown> {
+export function envelope(
+  outcome: string,
+  breakerState: string,
+  id = 'x',
+  producer: { cluster: string; pod: string } | null = null,
+): Record<string, unknown> {
   return {
     id,
     received: outcome === 'ok' ? 'payload' : null,
     statusCode: outcome === 'ok' ? 200 : null,
     outcome,
     roundTripTimeMillis: 1,
+    // The producer's identity as the caller relays it (service-kit identity), null when no
+    // producer answered.
+    producerMetadata: producer
+      ? {
+          service: 'sample-producer',
+          clusterName: producer.cluster,
+          clusterLocation: 'europe-west1',
+          podName: producer.pod,
+          podIp: '10.0.0.7',
+          appVersion: null,
+          hostName: producer.pod,
+        }
+      : null,
     breaker: { state: breakerState },
     traceId: null,
   };

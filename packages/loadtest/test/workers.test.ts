@@ -1,0 +1,233 @@
+// Scale-out through the command line, as a user runs it: --workers on one machine, --result and
+// `merge` for workers anywhere, and the exit status of an invalid measurement.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseCommandLine } from '../src/args.js';
+import { runLocalWorkers, WorkerFailure } from '../src/local-workers.js';
+import type { LoadReport } from '../src/result-types.js';
+import { envelope, sendJson, startStub, type StubServer } from './stub-server.js';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], input?: string): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [cli, ...args],
+      { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+// Not about the generator's own validity (a busy 2-core machine can lag past 50 ms): see the
+// exit-3 test below for that.
+const RELAXED = ['--max-send-lag', '10s'];
+
+/** Every request id the stub saw: `lt-<run>-<k>`. */
+let ids: string[] = [];
+let stub: StubServer;
+let dir: string;
+beforeAll(async () => {
+  stub = await startStub((_req, res, arrival, body) => {
+    ids.push((JSON.parse(body) as { id: string }).id);
+    const producer = { cluster: arrival % 2 === 0 ? 'cluster-1' : 'cluster-2', pod: 'p' };
+    setTimeout(() => sendJson(res, 200, envelope('ok', 'closed', 'x', producer)), 2);
+  });
+  dir = await mkdtemp(join(tmpdir(), 's2s-loadtest-workers-test-'));
+});
+beforeEach(() => {
+  ids = [];
+});
+afterAll(async () => {
+  await stub.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('--workers N on one machine', () => {
+  it('splits one schedule between 2 processes: every request id once, rate × duration in all, both contributed', async () => {
+    const run = await runCli([
+      '--url',
+      stub.url,
+      '--rate',
+      '200',
+      '--duration',
+      '1s',
+      '--warmup',
+      '0',
+      '--workers',
+      '2',
+      ...RELAXED,
+      '--json',
+      '-',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as LoadReport;
+    expect(report.requests).toBe(200);
+    expect(report.targetRate).toBe(200);
+    expect(report.outcomeCounts).toEqual({ ok: 200 });
+    expect(report.workers.count).toBe(2);
+    expect(report.workers.results.map((w) => [w.index, w.requests, w.rate])).toEqual([
+      [0, 100, 100],
+      [1, 100, 100],
+    ]);
+    // One schedule: request k (0..199) exactly once, one run id shared by both workers.
+    const parsed = ids.map((id) => /^lt-([A-Za-z0-9._-]+)-(\d+)$/.exec(id));
+    expect(new Set(parsed.map((m) => m?.[1])).size).toBe(1);
+    const numbers = parsed.map((m) => Number(m?.[2])).sort((a, b) => a - b);
+    expect(numbers).toEqual(Array.from({ length: 200 }, (_, k) => k));
+    expect(report.byProducer.map((p) => [p.cluster, p.requests])).toEqual([
+      ['cluster-1', 100],
+      ['cluster-2', 100],
+    ]);
+    expect(run.stderr).toContain('over 2 workers (2 merged)');
+  });
+
+  it('fails the run with the worker message when a worker does not deliver', async () => {
+    // A stand-in for the CLI that fails like a worker that crashed.
+    const fake = join(dir, 'crashing-worker.mjs');
+    await writeFile(fake, "process.stderr.write('worker blew up'); process.exit(7);\n");
+    const parsed = parseCommandLine(['--url', stub.url, '--rate', '20', '--duration', '1s']);
+    if (parsed.command !== 'run') throw new Error('expected a run');
+    const failure = runLocalWorkers(parsed.options, 2, fake);
+    await expect(failure).rejects.toThrow(WorkerFailure);
+    await expect(failure).rejects.toThrow(/worker 0\/2 exited with 7: worker blew up/);
+    await expect(failure).rejects.toThrow(/worker 1\/2 exited with 7/);
+  });
+});
+
+describe('--result and merge', () => {
+  it('two workers anywhere: results on stdout, merged by `merge` into one report with the SLO gate', async () => {
+    // Far enough ahead for two Node processes to start on a busy machine.
+    const startAt = String(Date.now() + 4000);
+    const worker = (index: number): Promise<CliRun> =>
+      runCli([
+        '--url',
+        stub.url,
+        '--rate',
+        '100',
+        '--duration',
+        '1s',
+        '--warmup',
+        '0',
+        '--worker',
+        `${index}/2`,
+        '--start-at',
+        startAt,
+        '--run-id',
+        'merge-test',
+        ...RELAXED,
+        '--result',
+        '-',
+      ]);
+    const [zero, one] = await Promise.all([worker(0), worker(1)]);
+    expect(zero.code, zero.stderr).toBe(0);
+    expect(one.code, one.stderr).toBe(0);
+    // The summary went to stderr; stdout is one result line.
+    expect(zero.stderr).toContain('generator: send lag');
+    expect(zero.stderr).toContain('(worker 0 of 2: its share only)');
+    expect(zero.stdout.trimEnd().split('\n')).toHaveLength(1);
+    const file0 = join(dir, 'w0.json');
+    await writeFile(file0, zero.stdout);
+    // The other one as part of a log, as `kubectl logs` would show it.
+    const log1 = join(dir, 'w1.log');
+    await writeFile(log1, `${one.stderr}${one.stdout}`);
+    expect(ids.filter((id) => id.startsWith('lt-merge-test-'))).toHaveLength(100);
+
+    const jsonFile = join(dir, 'merged.json');
+    const merged = await runCli([
+      'merge',
+      file0,
+      log1,
+      ...RELAXED,
+      '--json',
+      jsonFile,
+      '--html',
+      join(dir, 'merged.html'),
+      '--slo',
+      'p99<10s,errors<0.1%,rate>=50%',
+    ]);
+    expect(merged.code, merged.stderr).toBe(0);
+    const report = JSON.parse(await readFile(jsonFile, 'utf8')) as LoadReport;
+    expect(report.requests).toBe(100);
+    expect(report.workers.results.map((w) => w.requests)).toEqual([50, 50]);
+    expect(report.slo?.passed).toBe(true);
+    expect(report.generator.valid).toBe(true);
+    expect(merged.stdout).toContain('over 2 workers (2 merged)');
+    const html = await readFile(join(dir, 'merged.html'), 'utf8');
+    expect(html).toContain('measurement valid');
+    expect(html).toContain('cluster-1');
+
+    // An objective that fails: exit 1, printed with its measured value.
+    const failing = await runCli(['merge', file0, log1, ...RELAXED, '--slo', 'p50<0.001ms']);
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toMatch(
+      /SLO broken: p50<0\.001ms \(measured [\d.]+ms, limit < 0\.001ms\)/,
+    );
+
+    // Only one of the two workers: invalid (3), whatever the SLO says.
+    const missing = await runCli(['merge', file0, ...RELAXED, '--slo', 'p99<10s']);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('no result from worker 1 of 2');
+
+    // Results from stdin, and the same file twice (usage: 2).
+    const fromStdin = await runCli(['merge', '-', log1, ...RELAXED], zero.stdout);
+    expect(fromStdin.code, fromStdin.stderr).toBe(0);
+    const twice = await runCli(['merge', file0, file0]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('worker 0 of 2 is there twice');
+    const notFound = await runCli(['merge', join(dir, 'nope.json')]);
+    expect(notFound.code).toBe(2);
+    expect(notFound.stderr).toContain('nope.json');
+  });
+});
+
+describe('exit 3: the measurement is invalid', () => {
+  it('when the generator fell behind its schedule, with the lag and the verdict in the summary, JSON and HTML', async () => {
+    // t0 three seconds in the past: every request is already late when it is sent, as from a
+    // generator that was stalled for that long.
+    const html = join(dir, 'invalid.html');
+    const run = await runCli([
+      '--url',
+      stub.url,
+      '--rate',
+      '100',
+      '--duration',
+      '1s',
+      '--warmup',
+      '0',
+      '--start-at',
+      String(Date.now() - 3000),
+      '--slo',
+      'p99<1h',
+      '--json',
+      '-',
+      '--html',
+      html,
+    ]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(
+      /measurement invalid: the generator fell behind its schedule: send lag p99 \d+(\.\d+)?ms is above 50ms/,
+    );
+    expect(run.stderr).toContain('MEASUREMENT INVALID');
+    const report = JSON.parse(run.stdout) as LoadReport;
+    expect(report.generator.valid).toBe(false);
+    expect(report.generator.sendLagMs.p99).toBeGreaterThan(1000);
+    expect(report.generator.maxSendLagP99Ms).toBe(50);
+    expect(await readFile(html, 'utf8')).toContain('measurement invalid');
+  });
+});

@@ -1,5 +1,6 @@
 // The caller process: config from the environment, listen, graceful shutdown on SIGTERM.
 import { loadConfigOrExit } from '@s2s/service-kit/config';
+import { LISTEN_BACKLOG } from '@s2s/service-kit/server';
 import { drainTimeoutFor, installGracefulShutdown } from '@s2s/service-kit/shutdown';
 import { shutdownTelemetry } from '@s2s/telemetry/shutdown';
 import { SERVICE_NAME, buildCallerApp } from './app.js';
@@ -16,4 +17,4 @@ installGracefulShutdown(app, {
   drainTimeoutMs: drainTimeoutFor(config.PRODUCER_TIMEOUT_MS),
   afterClose: [shutdownTelemetry],
 });
-await app.listen({ port: config.PORT, host: config.HOST });
+await app.listen({ port: config.PORT, host: config.HOST, backlog: LISTEN_BACKLOG });

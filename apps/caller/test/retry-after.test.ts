@@ -1,5 +1,5 @@
-// Every 503 the caller answers carries Retry-After (docs/contract.md): circuit_open, readiness
-// while shutting down, and admission control under pressure, over real sockets.
+// Every 503 the caller answers carries Retry-After (docs/contract.md): circuit_open, overloaded,
+// readiness while shutting down, and admission control under pressure, over real sockets.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
@@ -52,6 +52,20 @@ describe('Retry-After on every 503', () => {
     expect(JSON.parse(open.text)).toMatchObject({ outcome: 'circuit_open' });
     expect(Number(open.retryAfter)).toBeGreaterThanOrEqual(1);
     expect(Number(open.retryAfter)).toBeLessThanOrEqual(5);
+  });
+
+  it('overloaded carries it', async () => {
+    producer = await startProducer();
+    caller = await buildTestCaller(producer.port, { PRODUCER_MAX_IN_FLIGHT: '1' });
+    const origin = await listen(caller);
+    const [first, second] = await Promise.all([
+      post(origin, { payload: 'p', delay: 300 }),
+      post(origin, { payload: 'p', delay: 300 }),
+    ]);
+    const overloaded = [first, second].find((answer) => answer.status === 503);
+    expect(overloaded).toBeDefined();
+    expect(JSON.parse(overloaded!.text)).toMatchObject({ outcome: 'overloaded' });
+    expect(Number(overloaded!.retryAfter)).toBeGreaterThanOrEqual(1);
   });
 
   it('readiness while shutting down carries it', async () => {

@@ -1,5 +1,6 @@
 // The producer process: config from the environment, listen, graceful shutdown on SIGTERM.
 import { loadConfigOrExit } from '@s2s/service-kit/config';
+import { LISTEN_BACKLOG } from '@s2s/service-kit/server';
 import { drainTimeoutFor, installGracefulShutdown } from '@s2s/service-kit/shutdown';
 import { shutdownTelemetry } from '@s2s/telemetry/shutdown';
 import { SERVICE_NAME, buildProducerApp } from './app.js';
@@ -15,4 +16,4 @@ installGracefulShutdown(app, {
   drainTimeoutMs: drainTimeoutFor(config.MAX_DELAY_MS),
   afterClose: [shutdownTelemetry],
 });
-await app.listen({ port: config.PORT, host: config.HOST });
+await app.listen({ port: config.PORT, host: config.HOST, backlog: LISTEN_BACKLOG });

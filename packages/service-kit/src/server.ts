@@ -67,6 +67,14 @@ export const CONNECTION_LIMITS: Readonly<ConnectionLimits> = {
   maxConnections: 8_192,
 };
 
+/**
+ * Connections the kernel queues for `accept()` (Linux caps it at net.core.somaxconn, 4096 by
+ * default). Node's 511 overflows under a burst of a few thousand connections: the kernel then
+ * drops SYNs and a probe's connection waits for its SYN retransmission (1 s, then 3 s), which
+ * no admission control in the process can shorten. Pass it to `listen({ backlog })`.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** Largest accepted body (docs/contract.md: over 64 KiB → 413). */
 export const BODY_LIMIT_BYTES = 65_536;
 

@@ -91,7 +91,13 @@ describe('HTML report', () => {
     // Percentile lines p50/p90/p99/max; breaker bands closed → open → half_open → closed.
     expect(charts[0]!.dataPaths).toBe(4);
     expect(charts[3]!.dataPaths).toBe(4);
-    expect(await page.textContent('body')).toContain('circuit_open');
+    const text = (await page.textContent('body')) ?? '';
+    expect(text).toContain('circuit_open');
+    // The generator's own verdict and the producer split are in the page, not only the terminal.
+    expect(text).toMatch(/Generator: measurement (valid|invalid)/);
+    expect(text).toContain('send lag');
+    expect(text).toContain('By producer cluster and pod');
+    expect(text).toContain('(no producer answered)');
 
     await page.screenshot({ path: `${artifacts}report.png`, fullPage: true });
     await page.close();

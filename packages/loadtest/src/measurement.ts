@@ -67,8 +67,9 @@ export class Measurement {
   firstBreakerState: BreakerState | null = null;
   private breakerState: BreakerState | null = null;
   private readonly seconds: SecondBucket[] = [];
-  // Keyed by cluster + "\u0000" + pod: a handful of entries, looked up once per answer.
-  private readonly producers = new Map<string, ProducerBucket>();
+  // Cluster → pod → bucket (null keys for "no producer"): two Map lookups per answer and no
+  // key string built per request.
+  private readonly producers = new Map<string | null, Map<string | null, ProducerBucket>>();
 
   constructor(readonly measuredStart: number) {}
 
@@ -117,8 +118,12 @@ export class Measurement {
     else this.completed += 1;
     this.lastEndedAt = Math.max(this.lastEndedAt, request.endedAt);
 
-    const producerKey = `${request.producerCluster ?? ''}\u0000${request.producerPod ?? ''}`;
-    let producer = this.producers.get(producerKey);
+    let pods = this.producers.get(request.producerCluster);
+    if (pods === undefined) {
+      pods = new Map();
+      this.producers.set(request.producerCluster, pods);
+    }
+    let producer = pods.get(request.producerPod);
     if (producer === undefined) {
       producer = {
         cluster: request.producerCluster,
@@ -127,7 +132,7 @@ export class Measurement {
         outcomes: new Map(),
         latency: newHistogram(),
       };
-      this.producers.set(producerKey, producer);
+      pods.set(request.producerPod, producer);
     }
     producer.requests += 1;
     increment(producer.outcomes, request.outcome);
@@ -173,13 +178,15 @@ export class Measurement {
         last: this.breakerState,
         transitions: [...this.breakerTransitions],
       },
-      byProducer: [...this.producers.values()].map((producer): ProducerCounts => ({
-        cluster: producer.cluster,
-        pod: producer.pod,
-        requests: producer.requests,
-        outcomeCounts: Object.fromEntries(producer.outcomes),
-        latency: exact(producer.latency),
-      })),
+      byProducer: [...this.producers.values()]
+        .flatMap((pods) => [...pods.values()])
+        .map((producer): ProducerCounts => ({
+          cluster: producer.cluster,
+          pod: producer.pod,
+          requests: producer.requests,
+          outcomeCounts: Object.fromEntries(producer.outcomes),
+          latency: exact(producer.latency),
+        })),
     };
   }
 

@@ -110,6 +110,75 @@ describe('--workers N on one machine', () => {
   });
 });
 
+describe('a 2-worker run with a breaker cycle', () => {
+  it("merges both workers' views of one breaker into one cycle and draws it (test-artifacts/two-workers-report.html)", async () => {
+    // The caller's breaker by the stub's clock: closed, open for 0.7 s, half-open, closed again.
+    let firstArrival = 0;
+    const cycling = await startStub((_req, res) => {
+      const now = Date.now();
+      firstArrival ||= now;
+      const at = now - firstArrival;
+      const cluster = at % 2 < 1 ? 'cluster-1' : 'cluster-2';
+      const answer = (status: number, outcome: string, state: string, answered: boolean) =>
+        setTimeout(
+          () =>
+            sendJson(
+              res,
+              status,
+              envelope(outcome, state, 'x', answered ? { cluster, pod: `${cluster}-a` } : null),
+            ),
+          2,
+        );
+      if (at < 700) answer(200, 'ok', 'closed', true);
+      else if (at < 1400) answer(503, 'circuit_open', 'open', false);
+      else if (at < 1500) answer(503, 'circuit_open', 'half_open', false);
+      else answer(200, 'ok', 'closed', true);
+    });
+    try {
+      const html = fileURLToPath(
+        new URL('../test-artifacts/two-workers-report.html', import.meta.url),
+      );
+      const run = await runCli([
+        '--url',
+        cycling.url,
+        '--rate',
+        '200',
+        '--duration',
+        '2500ms',
+        '--warmup',
+        '0',
+        '--workers',
+        '2',
+        // One connection per worker keeps each worker's answers in the stub's order.
+        '--connections',
+        '1',
+        ...RELAXED,
+        '--json',
+        '-',
+        '--html',
+        html,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const report = JSON.parse(run.stdout) as LoadReport;
+      expect(report.requests).toBe(500);
+      expect(report.breakerTransitions.map((t) => `${t.from}->${t.to}`)).toEqual([
+        'closed->open',
+        'open->half_open',
+        'half_open->closed',
+      ]);
+      expect(report.byProducer.map((p) => p.cluster)).toEqual(['cluster-1', 'cluster-2', null]);
+      expect(report.byProducer.at(-1)!.outcomeCounts).toEqual({
+        circuit_open: report.outcomeCounts.circuit_open,
+      });
+      const page = await readFile(html, 'utf8');
+      expect(page).toContain('over 2 workers');
+      expect(page).toContain('half_open');
+    } finally {
+      await cycling.close();
+    }
+  });
+});
+
 describe('--result and merge', () => {
   it('two workers anywhere: results on stdout, merged by `merge` into one report with the SLO gate', async () => {
     // Far enough ahead for two Node processes to start on a busy machine.

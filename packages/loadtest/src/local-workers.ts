@@ -73,7 +73,7 @@ export async function runLocalWorkers(
   signal?: AbortSignal,
 ): Promise<LoadResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 's2s-loadtest-workers-'));
-  const startAt = Date.now() + START_LEAD_MS;
+  const startAt = options.startAt ?? Date.now() + START_LEAD_MS;
   const runId = options.runId ?? randomBytes(4).toString('hex');
   // The parent stops the sidecar once; a worker must not stop it under its siblings.
   const env = { ...process.env };

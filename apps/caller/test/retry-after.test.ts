@@ -1,6 +1,7 @@
 // Every 503 the caller answers carries Retry-After (docs/contract.md): circuit_open, overloaded,
 // readiness while shutting down, and admission control under pressure, over real sockets.
 import type { AddressInfo } from 'node:net';
+import type {} from '@s2s/service-kit/probes'; // fastify.readiness
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -165,9 +165,11 @@ function mergeSeconds(
 
 /**
  * Every worker sees the same caller's breaker through its own answers, so the same change shows
- * up once per worker a few ms apart. In time order, a change to the state the merged view is
- * already in was reported by another worker and is left out. One result passes unchanged (each
- * of its transitions leaves the state the previous one reached).
+ * up once per worker a few ms apart, and a worker that was descheduled for a moment reports its
+ * changes late. In time order, a change whose `from` is not the state the merged view is in was
+ * already reported by another worker (a duplicate) or is a late view of a state already left
+ * (stale), and is left out. One result passes unchanged: each of its transitions leaves the
+ * state the previous one reached.
  */
 function mergeBreaker(
   results: readonly LoadResult[],
@@ -183,8 +185,8 @@ function mergeBreaker(
   let state = first;
   const transitions: BreakerTransitionSeen[] = [];
   for (const transition of all) {
-    if (transition.to === state) continue;
-    transitions.push({ atMs: transition.atMs, from: state ?? transition.from, to: transition.to });
+    if (state !== null && transition.from !== state) continue;
+    transitions.push({ atMs: transition.atMs, from: transition.from, to: transition.to });
     state = transition.to;
   }
   const lastSeen = results.findLast((r) => r.breaker.last !== null)?.breaker.last ?? null;

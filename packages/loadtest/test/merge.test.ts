@@ -255,9 +255,39 @@ describe('merging workers of one run', () => {
       'open->closed',
     ]);
     expect(report.breakerStates).toEqual({ first: 'closed', last: 'closed' });
+    // A worker descheduled for a moment reports open → half_open after the other worker already
+    // saw half_open → closed: a late view of a state already left, not a new cycle.
+    const cycle = (
+      ...changes: [number, 'closed' | 'open' | 'half_open', 'closed' | 'open' | 'half_open'][]
+    ) => changes.map(([atMs, from, to]) => ({ atMs, from, to }));
+    const onTime = {
+      ...parts[0]!,
+      breaker: {
+        first: 'closed' as const,
+        last: 'closed' as const,
+        transitions: cycle(
+          [100, 'closed', 'open'],
+          [500, 'open', 'half_open'],
+          [600, 'half_open', 'closed'],
+        ),
+      },
+    };
+    const late = {
+      ...parts[1]!,
+      breaker: {
+        first: 'closed' as const,
+        last: 'closed' as const,
+        transitions: cycle(
+          [105, 'closed', 'open'],
+          [610, 'open', 'half_open'],
+          [615, 'half_open', 'closed'],
+        ),
+      },
+    };
+    expect(mergeResults([onTime, late]).breakerTransitions).toEqual(onTime.breaker.transitions);
     // A worker whose clock put its measured start 2 s later: its seconds move by 2.
-    const late = { ...parts[1]!, measuredStartEpochMs: EPOCH_START + 2000 };
-    const shifted = mergeResults([parts[0]!, late]);
+    const later = { ...parts[1]!, measuredStartEpochMs: EPOCH_START + 2000 };
+    const shifted = mergeResults([parts[0]!, later]);
     expect(shifted.timeseries.length).toBe(report.timeseries.length + 2);
     expect(shifted.timeseries.reduce((n, s) => n + s.scheduled, 0)).toBe(COUNT);
   });

@@ -24,7 +24,7 @@ function runCli(args: string[], input?: string): Promise<CliRun> {
     const child = execFile(
       process.execPath,
       [cli, ...args],
-      { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 },
+      { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         resolve({ code, stdout, stderr });
@@ -37,6 +37,8 @@ function runCli(args: string[], input?: string): Promise<CliRun> {
 // Not about the generator's own validity (a busy 2-core machine can lag past 50 ms): see the
 // exit-3 test below for that.
 const RELAXED = ['--max-send-lag', '10s'];
+/** Tests that start several Node processes: each takes seconds on a machine at load 20. */
+const SEVERAL_PROCESSES_MS = 120_000;
 
 /** Every request id the stub saw: `lt-<run>-<k>`. */
 let ids: string[] = [];
@@ -59,43 +61,47 @@ afterAll(async () => {
 });
 
 describe('--workers N on one machine', () => {
-  it('splits one schedule between 2 processes: every request id once, rate × duration in all, both contributed', async () => {
-    const run = await runCli([
-      '--url',
-      stub.url,
-      '--rate',
-      '200',
-      '--duration',
-      '1s',
-      '--warmup',
-      '0',
-      '--workers',
-      '2',
-      ...RELAXED,
-      '--json',
-      '-',
-    ]);
-    expect(run.code, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout) as LoadReport;
-    expect(report.requests).toBe(200);
-    expect(report.targetRate).toBe(200);
-    expect(report.outcomeCounts).toEqual({ ok: 200 });
-    expect(report.workers.count).toBe(2);
-    expect(report.workers.results.map((w) => [w.index, w.requests, w.rate])).toEqual([
-      [0, 100, 100],
-      [1, 100, 100],
-    ]);
-    // One schedule: request k (0..199) exactly once, one run id shared by both workers.
-    const parsed = ids.map((id) => /^lt-([A-Za-z0-9._-]+)-(\d+)$/.exec(id));
-    expect(new Set(parsed.map((m) => m?.[1])).size).toBe(1);
-    const numbers = parsed.map((m) => Number(m?.[2])).sort((a, b) => a - b);
-    expect(numbers).toEqual(Array.from({ length: 200 }, (_, k) => k));
-    expect(report.byProducer.map((p) => [p.cluster, p.requests])).toEqual([
-      ['cluster-1', 100],
-      ['cluster-2', 100],
-    ]);
-    expect(run.stderr).toContain('over 2 workers (2 merged)');
-  });
+  it(
+    'splits one schedule between 2 processes: every request id once, rate × duration in all, both contributed',
+    async () => {
+      const run = await runCli([
+        '--url',
+        stub.url,
+        '--rate',
+        '200',
+        '--duration',
+        '1s',
+        '--warmup',
+        '0',
+        '--workers',
+        '2',
+        ...RELAXED,
+        '--json',
+        '-',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const report = JSON.parse(run.stdout) as LoadReport;
+      expect(report.requests).toBe(200);
+      expect(report.targetRate).toBe(200);
+      expect(report.outcomeCounts).toEqual({ ok: 200 });
+      expect(report.workers.count).toBe(2);
+      expect(report.workers.results.map((w) => [w.index, w.requests, w.rate])).toEqual([
+        [0, 100, 100],
+        [1, 100, 100],
+      ]);
+      // One schedule: request k (0..199) exactly once, one run id shared by both workers.
+      const parsed = ids.map((id) => /^lt-([A-Za-z0-9._-]+)-(\d+)$/.exec(id));
+      expect(new Set(parsed.map((m) => m?.[1])).size).toBe(1);
+      const numbers = parsed.map((m) => Number(m?.[2])).sort((a, b) => a - b);
+      expect(numbers).toEqual(Array.from({ length: 200 }, (_, k) => k));
+      expect(report.byProducer.map((p) => [p.cluster, p.requests])).toEqual([
+        ['cluster-1', 100],
+        ['cluster-2', 100],
+      ]);
+      expect(run.stderr).toContain('over 2 workers (2 merged)');
+    },
+    SEVERAL_PROCESSES_MS,
+  );
 
   it('fails the run with the worker message when a worker does not deliver', async () => {
     // A stand-in for the CLI that fails like a worker that crashed.
@@ -111,158 +117,166 @@ describe('--workers N on one machine', () => {
 });
 
 describe('a 2-worker run with a breaker cycle', () => {
-  it("merges both workers' views of one breaker into one cycle and draws it (test-artifacts/two-workers-report.html)", async () => {
-    // The caller's breaker by the stub's clock: closed, open for 0.7 s, half-open, closed again.
-    let firstArrival = 0;
-    const cycling = await startStub((_req, res) => {
-      const now = Date.now();
-      firstArrival ||= now;
-      const at = now - firstArrival;
-      const cluster = at % 2 < 1 ? 'cluster-1' : 'cluster-2';
-      const answer = (status: number, outcome: string, state: string, answered: boolean) =>
-        setTimeout(
-          () =>
-            sendJson(
-              res,
-              status,
-              envelope(outcome, state, 'x', answered ? { cluster, pod: `${cluster}-a` } : null),
-            ),
-          2,
-        );
-      if (at < 700) answer(200, 'ok', 'closed', true);
-      else if (at < 1400) answer(503, 'circuit_open', 'open', false);
-      else if (at < 1500) answer(503, 'circuit_open', 'half_open', false);
-      else answer(200, 'ok', 'closed', true);
-    });
-    try {
-      const html = fileURLToPath(
-        new URL('../test-artifacts/two-workers-report.html', import.meta.url),
-      );
-      const run = await runCli([
-        '--url',
-        cycling.url,
-        '--rate',
-        '200',
-        '--duration',
-        '2500ms',
-        '--warmup',
-        '0',
-        '--workers',
-        '2',
-        // One connection per worker keeps each worker's answers in the stub's order.
-        '--connections',
-        '1',
-        ...RELAXED,
-        '--json',
-        '-',
-        '--html',
-        html,
-      ]);
-      expect(run.code, run.stderr).toBe(0);
-      const report = JSON.parse(run.stdout) as LoadReport;
-      expect(report.requests).toBe(500);
-      expect(report.breakerTransitions.map((t) => `${t.from}->${t.to}`)).toEqual([
-        'closed->open',
-        'open->half_open',
-        'half_open->closed',
-      ]);
-      expect(report.byProducer.map((p) => p.cluster)).toEqual(['cluster-1', 'cluster-2', null]);
-      expect(report.byProducer.at(-1)!.outcomeCounts).toEqual({
-        circuit_open: report.outcomeCounts.circuit_open,
+  it(
+    "merges both workers' views of one breaker into one cycle and draws it (test-artifacts/two-workers-report.html)",
+    async () => {
+      // The caller's breaker by the stub's clock: closed, open for 0.7 s, half-open, closed again.
+      let firstArrival = 0;
+      const cycling = await startStub((_req, res) => {
+        const now = Date.now();
+        firstArrival ||= now;
+        const at = now - firstArrival;
+        const cluster = at % 2 < 1 ? 'cluster-1' : 'cluster-2';
+        const answer = (status: number, outcome: string, state: string, answered: boolean) =>
+          setTimeout(
+            () =>
+              sendJson(
+                res,
+                status,
+                envelope(outcome, state, 'x', answered ? { cluster, pod: `${cluster}-a` } : null),
+              ),
+            2,
+          );
+        if (at < 700) answer(200, 'ok', 'closed', true);
+        else if (at < 1400) answer(503, 'circuit_open', 'open', false);
+        else if (at < 1500) answer(503, 'circuit_open', 'half_open', false);
+        else answer(200, 'ok', 'closed', true);
       });
-      const page = await readFile(html, 'utf8');
-      expect(page).toContain('over 2 workers');
-      expect(page).toContain('half_open');
-    } finally {
-      await cycling.close();
-    }
-  });
+      try {
+        const html = fileURLToPath(
+          new URL('../test-artifacts/two-workers-report.html', import.meta.url),
+        );
+        const run = await runCli([
+          '--url',
+          cycling.url,
+          '--rate',
+          '200',
+          '--duration',
+          '2500ms',
+          '--warmup',
+          '0',
+          '--workers',
+          '2',
+          // One connection per worker keeps each worker's answers in the stub's order.
+          '--connections',
+          '1',
+          ...RELAXED,
+          '--json',
+          '-',
+          '--html',
+          html,
+        ]);
+        expect(run.code, run.stderr).toBe(0);
+        const report = JSON.parse(run.stdout) as LoadReport;
+        expect(report.requests).toBe(500);
+        expect(report.breakerTransitions.map((t) => `${t.from}->${t.to}`)).toEqual([
+          'closed->open',
+          'open->half_open',
+          'half_open->closed',
+        ]);
+        expect(report.byProducer.map((p) => p.cluster)).toEqual(['cluster-1', 'cluster-2', null]);
+        expect(report.byProducer.at(-1)!.outcomeCounts).toEqual({
+          circuit_open: report.outcomeCounts.circuit_open,
+        });
+        const page = await readFile(html, 'utf8');
+        expect(page).toContain('over 2 workers');
+        expect(page).toContain('half_open');
+      } finally {
+        await cycling.close();
+      }
+    },
+    SEVERAL_PROCESSES_MS,
+  );
 });
 
 describe('--result and merge', () => {
-  it('two workers anywhere: results on stdout, merged by `merge` into one report with the SLO gate', async () => {
-    // Far enough ahead for two Node processes to start on a busy machine.
-    const startAt = String(Date.now() + 4000);
-    const worker = (index: number): Promise<CliRun> =>
-      runCli([
-        '--url',
-        stub.url,
-        '--rate',
-        '100',
-        '--duration',
-        '1s',
-        '--warmup',
-        '0',
-        '--worker',
-        `${index}/2`,
-        '--start-at',
-        startAt,
-        '--run-id',
-        'merge-test',
+  it(
+    'two workers anywhere: results on stdout, merged by `merge` into one report with the SLO gate',
+    async () => {
+      // Far enough ahead for two Node processes to start on a busy machine.
+      const startAt = String(Date.now() + 4000);
+      const worker = (index: number): Promise<CliRun> =>
+        runCli([
+          '--url',
+          stub.url,
+          '--rate',
+          '100',
+          '--duration',
+          '1s',
+          '--warmup',
+          '0',
+          '--worker',
+          `${index}/2`,
+          '--start-at',
+          startAt,
+          '--run-id',
+          'merge-test',
+          ...RELAXED,
+          '--result',
+          '-',
+        ]);
+      const [zero, one] = await Promise.all([worker(0), worker(1)]);
+      expect(zero.code, zero.stderr).toBe(0);
+      expect(one.code, one.stderr).toBe(0);
+      // The summary went to stderr; stdout is one result line.
+      expect(zero.stderr).toContain('generator: send lag');
+      expect(zero.stderr).toContain('(worker 0 of 2: its share only)');
+      expect(zero.stdout.trimEnd().split('\n')).toHaveLength(1);
+      const file0 = join(dir, 'w0.json');
+      await writeFile(file0, zero.stdout);
+      // The other one as part of a log, as `kubectl logs` would show it.
+      const log1 = join(dir, 'w1.log');
+      await writeFile(log1, `${one.stderr}${one.stdout}`);
+      expect(ids.filter((id) => id.startsWith('lt-merge-test-'))).toHaveLength(100);
+
+      const jsonFile = join(dir, 'merged.json');
+      const merged = await runCli([
+        'merge',
+        file0,
+        log1,
         ...RELAXED,
-        '--result',
-        '-',
+        '--json',
+        jsonFile,
+        '--html',
+        join(dir, 'merged.html'),
+        '--slo',
+        'p99<10s,errors<0.1%,rate>=50%',
       ]);
-    const [zero, one] = await Promise.all([worker(0), worker(1)]);
-    expect(zero.code, zero.stderr).toBe(0);
-    expect(one.code, one.stderr).toBe(0);
-    // The summary went to stderr; stdout is one result line.
-    expect(zero.stderr).toContain('generator: send lag');
-    expect(zero.stderr).toContain('(worker 0 of 2: its share only)');
-    expect(zero.stdout.trimEnd().split('\n')).toHaveLength(1);
-    const file0 = join(dir, 'w0.json');
-    await writeFile(file0, zero.stdout);
-    // The other one as part of a log, as `kubectl logs` would show it.
-    const log1 = join(dir, 'w1.log');
-    await writeFile(log1, `${one.stderr}${one.stdout}`);
-    expect(ids.filter((id) => id.startsWith('lt-merge-test-'))).toHaveLength(100);
+      expect(merged.code, merged.stderr).toBe(0);
+      const report = JSON.parse(await readFile(jsonFile, 'utf8')) as LoadReport;
+      expect(report.requests).toBe(100);
+      expect(report.workers.results.map((w) => w.requests)).toEqual([50, 50]);
+      expect(report.slo?.passed).toBe(true);
+      expect(report.generator.valid).toBe(true);
+      expect(merged.stdout).toContain('over 2 workers (2 merged)');
+      const html = await readFile(join(dir, 'merged.html'), 'utf8');
+      expect(html).toContain('measurement valid');
+      expect(html).toContain('cluster-1');
 
-    const jsonFile = join(dir, 'merged.json');
-    const merged = await runCli([
-      'merge',
-      file0,
-      log1,
-      ...RELAXED,
-      '--json',
-      jsonFile,
-      '--html',
-      join(dir, 'merged.html'),
-      '--slo',
-      'p99<10s,errors<0.1%,rate>=50%',
-    ]);
-    expect(merged.code, merged.stderr).toBe(0);
-    const report = JSON.parse(await readFile(jsonFile, 'utf8')) as LoadReport;
-    expect(report.requests).toBe(100);
-    expect(report.workers.results.map((w) => w.requests)).toEqual([50, 50]);
-    expect(report.slo?.passed).toBe(true);
-    expect(report.generator.valid).toBe(true);
-    expect(merged.stdout).toContain('over 2 workers (2 merged)');
-    const html = await readFile(join(dir, 'merged.html'), 'utf8');
-    expect(html).toContain('measurement valid');
-    expect(html).toContain('cluster-1');
+      // An objective that fails: exit 1, printed with its measured value.
+      const failing = await runCli(['merge', file0, log1, ...RELAXED, '--slo', 'p50<0.001ms']);
+      expect(failing.code).toBe(1);
+      expect(failing.stderr).toMatch(
+        /SLO broken: p50<0\.001ms \(measured [\d.]+ms, limit < 0\.001ms\)/,
+      );
 
-    // An objective that fails: exit 1, printed with its measured value.
-    const failing = await runCli(['merge', file0, log1, ...RELAXED, '--slo', 'p50<0.001ms']);
-    expect(failing.code).toBe(1);
-    expect(failing.stderr).toMatch(
-      /SLO broken: p50<0\.001ms \(measured [\d.]+ms, limit < 0\.001ms\)/,
-    );
+      // Only one of the two workers: invalid (3), whatever the SLO says.
+      const missing = await runCli(['merge', file0, ...RELAXED, '--slo', 'p99<10s']);
+      expect(missing.code).toBe(3);
+      expect(missing.stderr).toContain('no result from worker 1 of 2');
 
-    // Only one of the two workers: invalid (3), whatever the SLO says.
-    const missing = await runCli(['merge', file0, ...RELAXED, '--slo', 'p99<10s']);
-    expect(missing.code).toBe(3);
-    expect(missing.stderr).toContain('no result from worker 1 of 2');
-
-    // Results from stdin, and the same file twice (usage: 2).
-    const fromStdin = await runCli(['merge', '-', log1, ...RELAXED], zero.stdout);
-    expect(fromStdin.code, fromStdin.stderr).toBe(0);
-    const twice = await runCli(['merge', file0, file0]);
-    expect(twice.code).toBe(2);
-    expect(twice.stderr).toContain('worker 0 of 2 is there twice');
-    const notFound = await runCli(['merge', join(dir, 'nope.json')]);
-    expect(notFound.code).toBe(2);
-    expect(notFound.stderr).toContain('nope.json');
-  });
+      // Results from stdin, and the same file twice (usage: 2).
+      const fromStdin = await runCli(['merge', '-', log1, ...RELAXED], zero.stdout);
+      expect(fromStdin.code, fromStdin.stderr).toBe(0);
+      const twice = await runCli(['merge', file0, file0]);
+      expect(twice.code).toBe(2);
+      expect(twice.stderr).toContain('worker 0 of 2 is there twice');
+      const notFound = await runCli(['merge', join(dir, 'nope.json')]);
+      expect(notFound.code).toBe(2);
+      expect(notFound.stderr).toContain('nope.json');
+    },
+    SEVERAL_PROCESSES_MS,
+  );
 });
 
 describe('exit 3: the measurement is invalid', () => {

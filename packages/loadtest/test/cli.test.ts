@@ -88,6 +88,10 @@ describe('s2s-loadtest command line', () => {
   it('prints the usage with --help and exits 0', async () => {
     const run = await runCli(['--help']);
     expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: s2s-loadtest --url URL/);
+    expect(run.stdout).toMatch(
+      /0 passed, 1 an SLO objective failed.*\n2 bad or missing flag.*3 the measurement is invalid/s,
+    );
     for (const flag of [
       '--url',
       '--rate',
@@ -99,6 +103,14 @@ describe('s2s-loadtest command line', () => {
       '--html',
       '--slo',
       '--warmup',
+      '--max-send-lag',
+      '--workers',
+      '--worker',
+      '--result',
+      '--start-at',
+      '--run-id',
+      'merge FILE',
+      'SIDECAR_QUIT_URL',
     ]) {
       expect(run.stdout).toContain(flag);
     }

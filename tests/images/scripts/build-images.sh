@@ -25,6 +25,8 @@ if [ ! -r "$ca_bundle" ]; then
   exit 1
 fi
 # The global npmrc of a Node installed under /usr/local: npm and pnpm both read it.
+# Only the mount targets reach a layer: podman 4.3 leaves them as empty files in the build stage
+# (so in the caller's dev image); the runtime stages never see them.
 npmrc="$S2S_CONTAINERS_DIR/conf/npmrc"
 echo "cafile=/etc/ssl/certs/ca-certificates.crt" >"$npmrc"
 mkdir -p "$S2S_CONTAINERS_DIR/logs"

@@ -4,10 +4,10 @@
 // capabilities, no-new-privileges) and checks probes, one call by the clusterset name, the
 // SIGTERM drain and the load-test image's --help.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '@s2s/test-support/free-port';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,20 +57,6 @@ async function podman(args: string[], timeoutMs = 60_000): Promise<string> {
       cause: error,
     });
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 async function status(url: string): Promise<number | null> {
@@ -266,6 +252,9 @@ if (missing.length > 0 && !inCi) {
 
       for (const service of [caller, producer]) {
         const stop = await stopService(service);
+        console.log(
+          `${service.name}: exit ${stop.exitCode}, ${stop.seconds.toFixed(1)} s after SIGTERM`,
+        );
         const what = (check: string): string => `${service.name}: ${check}\n${stop.output}`;
         expect(stop.saw503, what('/readyz 503 during the shutdown delay')).toBe(true);
         expect(stop.exitCode, what('exit code after SIGTERM')).toBe(0);

@@ -212,6 +212,25 @@ export function decodeResult(value: unknown, source: string): LoadResult {
   }
   if (!file.breaker || !Array.isArray(file.breaker.transitions)) fail('"breaker" is missing');
   if (!Array.isArray(file.byProducer)) fail('"byProducer" is missing');
+  const isCounts = (value: unknown): boolean => typeof value === 'object' && value !== null;
+  file.seconds?.forEach((second, i) => {
+    if (
+      typeof second !== 'object' ||
+      typeof second.scheduled !== 'number' ||
+      typeof second.completed !== 'number' ||
+      typeof second.errors !== 'number' ||
+      !isCounts(second.outcomes)
+    )
+      fail(`"seconds[${i}]" is not { scheduled, completed, errors, outcomes, latency }`);
+  });
+  file.byProducer?.forEach((producer, i) => {
+    if (
+      typeof producer !== 'object' ||
+      typeof producer.requests !== 'number' ||
+      !isCounts(producer.outcomeCounts)
+    )
+      fail(`"byProducer[${i}]" is not { cluster, pod, requests, outcomeCounts, latency }`);
+  });
   const decode = (encoded: EncodedHistogram | undefined, kind: HistogramKind, name: string) => {
     if (!encoded || typeof encoded.hdr !== 'string') return fail(`"${name}" is missing`);
     try {

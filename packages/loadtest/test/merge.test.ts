@@ -200,6 +200,8 @@ describe('reading result files', () => {
     expect(() => parseResults('hello\n', 'x.log')).toThrow(/x\.log: no s2s-loadtest result/);
     const wrongVersion = lines[0]!.replace(RESULT_FORMAT, 's2s-loadtest-result/99');
     expect(() => parseResults(wrongVersion, 'old.json')).toThrow(/written by another version/);
+    const noOutcomes = lines[0]!.replace(/"outcomes":\{[^}]*\}/, '"outcomes":null');
+    expect(() => parseResults(noOutcomes, 'cut.json')).toThrow(/cut\.json: "seconds\[0\]"/);
     const broken = lines[0]!.replace(/"hdr":"[^"]{10}/, '"hdr":"AAAA');
     expect(() => parseResults(broken, 'broken.json')).toThrow(/broken\.json/);
   });

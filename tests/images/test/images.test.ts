@@ -189,12 +189,29 @@ if (missing.length > 0 && !inCi) {
   describe('container images (rootful podman, stand-in node:24-trixie-slim)', () => {
     const sizes = new Map<string, number>();
 
+    // A failed hook would leave every test "skipped": the build's error is kept and each test
+    // fails with it instead, so the count shows failures.
+    let notBuilt: Error | null = null;
+    const requireImages = (): void => {
+      if (notBuilt !== null) throw notBuilt;
+    };
+
     beforeAll(async () => {
       // In CI this test never skips: a machine without podman fails here, loudly.
-      if (missing.length > 0)
-        throw new Error(
+      if (missing.length > 0) {
+        notBuilt = new Error(
           `images test cannot run (missing: ${missing.join(', ')}); run it ${HOW_TO_RUN}`,
         );
+        return;
+      }
+      try {
+        await buildImages();
+      } catch (error) {
+        notBuilt = error instanceof Error ? error : new Error(String(error));
+      }
+    });
+
+    async function buildImages(): Promise<void> {
       await new Promise<void>((resolve, reject) => {
         const child = spawn('bash', [join(scripts, 'build-images.sh')], { stdio: 'inherit' });
         child.on('error', reject);
@@ -212,7 +229,7 @@ if (missing.length > 0 && !inCi) {
         'image sizes: ' +
           [...sizes].map(([image, bytes]) => `${image} ${Math.round(bytes / 1e6)} MB`).join(', '),
       );
-    });
+    }
 
     afterAll(async () => {
       for (const name of started)
@@ -220,10 +237,12 @@ if (missing.length > 0 && !inCi) {
     });
 
     it('builds the runtime target of all three Dockerfiles and the caller dev target', () => {
+      requireImages();
       for (const image of Object.values(IMAGES)) expect(sizes.get(image), image).toBeGreaterThan(0);
     });
 
     it('runs caller and producer hardened; probes answer, a call reaches the producer by its clusterset name, SIGTERM drains and exits 0', async () => {
+      requireImages();
       const producer = await startService('producer', {});
       const caller = await startService('caller', {
         PRODUCER_CONNECT_TO: `${CLUSTERSET_HOST}:8080:127.0.0.1:${producer.port}`,
@@ -263,6 +282,7 @@ if (missing.length > 0 && !inCi) {
     });
 
     it('runs the load-test image (--help) on a read-only root as a non-root user', async () => {
+      requireImages();
       const help = await podman([
         'run',
         '--rm',

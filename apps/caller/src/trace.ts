@@ -21,7 +21,8 @@ export function traceIdOfHeader(traceparent: string | string[] | undefined): str
 /**
  * W3C Trace Context's propagation guidance: at most 32 list-members and 512 characters. A longer
  * `tracestate` from outside the mesh is dropped whole (the trace itself still follows
- * `traceparent`), the same bound OpenTelemetry's TraceState applies when telemetry runs.
+ * `traceparent`). With telemetry running, OpenTelemetry's TraceState keeps the same bound (it
+ * truncates a longer one to its first members within 512 characters; the integration test pins it).
  */
 export const TRACESTATE_MAX_CHARS = 512;
 export const TRACESTATE_MAX_MEMBERS = 32;

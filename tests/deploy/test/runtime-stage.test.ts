@@ -69,6 +69,8 @@ function manifestEnv(container: Container): Record<string, string> {
     else if (field !== undefined && field in podFields)
       env[entry.name] = podFields[field] as string;
     else if (field?.startsWith('metadata.labels')) env[entry.name] = 'v1';
+    // A Secret the operator creates (the fault-injection token): any value stands in for it.
+    else if (entry.valueFrom?.secretKeyRef !== undefined) env[entry.name] = 'deploy-test-secret';
     else throw new Error(`${container.name}: no test value for env ${entry.name}`);
   }
   // No exporter endpoints: a collector's in-cluster name would send spans off this machine.

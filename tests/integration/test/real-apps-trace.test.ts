@@ -148,4 +148,29 @@ describe('the real caller and producer', () => {
       );
     expect(receiver.spans.filter(mentionsProbe)).toEqual([]);
   });
+
+  it('with telemetry running, a client’s baggage stops at the caller and its tracestate is bounded', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const send = async (headers: Record<string, string>) => {
+      const answer = await request(`${caller.url}/caller/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent, ...headers },
+        body: JSON.stringify({ payload: 'context' }),
+      });
+      expect(answer.statusCode).toBe(200);
+      return ((await answer.body.json()) as Envelope).producerHeaders ?? {};
+    };
+    // ≈ 4 KB each: far over tracestate's 512 characters, both within Node's 16 KiB of headers.
+    const huge = Array.from({ length: 100 }, (_, i) => `k${i}=${'v'.repeat(36)}`).join(',');
+    const bounded = await send({ tracestate: 'vendor=abc', baggage: 'user=alice,tenant=acme' });
+    expect(bounded['tracestate']).toBe('vendor=abc');
+    expect(bounded).not.toHaveProperty('baggage');
+    const oversized = await send({ tracestate: huge, baggage: huge });
+    expect(oversized['traceparent']).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-/);
+    // OpenTelemetry (core 2.x/3.x) truncates it to the W3C bound rather than dropping it.
+    const tracestate = oversized['tracestate'] ?? '';
+    expect(tracestate.length).toBeLessThanOrEqual(512);
+    expect(tracestate.split(',').length).toBeLessThanOrEqual(32);
+    expect(oversized).not.toHaveProperty('baggage');
+  });
 });

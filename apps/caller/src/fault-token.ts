@@ -1,6 +1,6 @@
-// Fault knobs are an operator's tool (CONTRACT.md, "Fault knobs"): with FAULT_INJECTION_TOKEN set,
-// a call that asks the producer for a delay or a status other than 200 must prove it knows the
-// token, so an anonymous client cannot open the breaker for everyone with three 500s.
+// Fault knobs are an operator's tool (docs/contract.md, "Fault knobs"): with FAULT_INJECTION_TOKEN
+// set, a call that asks the producer for a delay or a status other than 200 must prove it knows
+// the token, so an anonymous client cannot open the breaker for everyone with three 500s.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { HttpProblem } from '@s2s/service-kit/problem';
 

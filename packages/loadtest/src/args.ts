@@ -107,7 +107,10 @@ Scale-out:
   merge FILE...         merge result files (or logs holding result lines) exactly, then print
                         and write the report as one run would
 
-Environment: SIDECAR_QUIT_URL  when set (a Job under an Istio sidecar:
+Environment: FAULT_INJECTION_TOKEN  sent as x-fault-injection-token with every request
+                        (a caller with the same variable set refuses --delay and
+                        --response-code without it: 403)
+             SIDECAR_QUIT_URL  when set (a Job under an Istio sidecar:
                         http://127.0.0.1:15020/quitquitquit), POSTed to once the run is done,
                         so the pod can complete; the exit status stays the CLI's own
 

@@ -95,6 +95,8 @@ async function runOne(options: CliOptions, signal: AbortSignal): Promise<LoadRes
     connections: options.connections,
     delayMs: options.delayMs,
     responseCode: options.responseCode,
+    // From the environment, not a flag: a secret on the command line shows in `ps` and logs.
+    faultInjectionToken: process.env['FAULT_INJECTION_TOKEN'] || undefined,
     worker: options.worker,
     startAt: options.startAt,
     runId: options.runId,

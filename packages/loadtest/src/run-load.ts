@@ -23,6 +23,11 @@ export interface LoadOptions {
   /** `responseCode` put in every body. **Default:** none. */
   responseCode?: number;
   /**
+   * Sent as `x-fault-injection-token` with every request, for a caller whose
+   * FAULT_INJECTION_TOKEN gates the fault knobs (`delay`, `responseCode`). **Default:** none.
+   */
+  faultInjectionToken?: string;
+  /**
    * After the measured time, how long requests still in flight may take before they are cancelled
    * and counted as "cancelled" (their latency recorded as the time they had waited, a lower bound).
    * **Default:** `5000`, above the caller's 3 s producer deadline, so the caller always answers in time.
@@ -119,6 +124,9 @@ export async function runLoadResult(options: LoadOptions): Promise<LoadResult> {
   const path = url.pathname + url.search;
   const runId = options.runId ?? randomBytes(4).toString('hex');
   const bodyTail = buildBodyTail(options);
+  const faultTokenHeader = options.faultInjectionToken
+    ? ['x-fault-injection-token', options.faultInjectionToken]
+    : null;
 
   if (options.startAt !== undefined) {
     const wait = options.startAt - (performance.timeOrigin + performance.now());
@@ -164,7 +172,9 @@ export async function runLoadResult(options: LoadOptions): Promise<LoadResult> {
         path,
         method: 'POST',
         // A flat name/value array: undici takes it without walking an object per request.
-        headers: ['content-type', 'application/json', 'x-request-id', id],
+        headers: faultTokenHeader
+          ? ['content-type', 'application/json', 'x-request-id', id, ...faultTokenHeader]
+          : ['content-type', 'application/json', 'x-request-id', id],
         body: `{"id":"${id}"${bodyTail}`,
       },
       request,

@@ -6,6 +6,13 @@ import type { FastifyInstance } from 'fastify';
 import { buildCallerApp } from '../src/app.js';
 import { loadCallerConfig } from '../src/config.js';
 
+/**
+ * In-process, the event loop is the test runner's (fast-check loops, other tests' work): its
+ * lag says nothing about the app under test, so event-loop shedding is set out of reach here.
+ * Admission control itself is tested with its own settings (retry-after.test.ts, service-kit).
+ */
+export const IN_PROCESS_ADMISSION = { maxEventLoopDelayMs: 60_000 };
+
 export const PRODUCER_HOST = 'sample-producer.istio-apps.svc.clusterset.local';
 export const PRODUCER_URL = `http://${PRODUCER_HOST}:8080`;
 
@@ -63,7 +70,12 @@ export async function buildTestCaller(
     PRODUCER_CONNECT_TO: `${PRODUCER_HOST}:8080:127.0.0.1:${port}`,
     ...env,
   });
-  const app = await buildCallerApp({ config, logger: false, metadataUrl: false });
+  const app = await buildCallerApp({
+    config,
+    logger: false,
+    metadataUrl: false,
+    admission: IN_PROCESS_ADMISSION,
+  });
   await app.ready();
   return app;
 }

@@ -11,11 +11,23 @@ export const IDENTITY_ENV = {
   APP_VERSION: 'v1',
 };
 
+/**
+ * In-process, the event loop is the test runner's (fast-check loops, other tests' work): its
+ * lag says nothing about the app under test, so event-loop shedding is set out of reach here.
+ * Admission control itself is tested with its own settings (service-kit, retry-after.test.ts).
+ */
+export const IN_PROCESS_ADMISSION = { maxEventLoopDelayMs: 60_000 };
+
 export async function buildTestProducer(
   env: Record<string, string> = {},
 ): Promise<FastifyInstance> {
   const config = loadProducerConfig({ ...IDENTITY_ENV, ...env });
-  const app = await buildProducerApp({ config, logger: false, metadataUrl: false });
+  const app = await buildProducerApp({
+    config,
+    logger: false,
+    metadataUrl: false,
+    admission: IN_PROCESS_ADMISSION,
+  });
   await app.ready();
   return app;
 }

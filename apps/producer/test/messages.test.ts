@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildProducerApp } from '../src/app.js';
 import { loadProducerConfig } from '../src/config.js';
-import { IDENTITY_ENV, buildTestProducer } from './helpers.js';
+import { IDENTITY_ENV, buildTestProducer, IN_PROCESS_ADMISSION } from './helpers.js';
 
 let app: FastifyInstance | undefined;
 afterEach(async () => {
@@ -142,6 +142,7 @@ describe('POST /producer/messages', () => {
       config: loadProducerConfig({ ...IDENTITY_ENV, LOG_LEVEL: 'info' }),
       metadataUrl: false,
       logStream: { write: (line) => void lines.push(line) },
+      admission: IN_PROCESS_ADMISSION,
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as AddressInfo;

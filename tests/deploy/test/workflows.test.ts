@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseDockerfile } from './support/dockerfile.js';
-import { fromRepo } from './support/paths.js';
+import { render } from './support/kustomize.js';
+import { fromRepo, overlays } from './support/paths.js';
 import { readPackageJson } from './support/workspace.js';
 
 interface Step {
   name?: string;
+  if?: string;
   uses?: string;
   run?: string;
   with?: Record<string, unknown>;
@@ -131,20 +133,37 @@ describe('GitHub workflows', () => {
     for (const script of ['lint', 'typecheck', 'test']) expect(rootScripts).toHaveProperty(script);
   });
 
-  it('images.yml builds each app Dockerfile target that exists, and pushes only on tags', () => {
+  it('images.yml builds every image the manifests run, each Dockerfile target that exists, and pushes only on tags', () => {
     const images = workflows.get('images.yml') as Workflow;
     const job = Object.values(images.jobs)[0];
-    const apps = job?.strategy?.matrix?.['app'] as string[];
-    expect(apps).toEqual(['caller', 'producer']);
+    const include = job?.strategy?.matrix?.['include'] as {
+      image: string;
+      dockerfile: string;
+      dev: boolean;
+    }[];
+    // The images k8s/ and skaffold.yaml run (third-party images pinned by tag excepted).
+    const manifestImages = new Set<string>();
+    for (const overlay of [...overlays, 'k8s/loadtest'])
+      for (const object of render(overlay))
+        for (const match of JSON.stringify(object).matchAll(/"image":"([^"]+)"/g))
+          if (!(match[1] as string).includes(':')) manifestImages.add(match[1] as string);
+    expect([...manifestImages].sort()).toEqual([
+      's2s-loadtest',
+      'sample-caller',
+      'sample-producer',
+    ]);
+    expect(include.map((entry) => entry.image).sort()).toEqual([...manifestImages].sort());
     const builds = allSteps(images).filter((s) => s.uses?.startsWith('docker/build-push-action@'));
     expect(builds.length).toBeGreaterThan(0);
-    for (const app of apps) {
+    for (const entry of include) {
+      const stages = parseDockerfile(fromRepo(entry.dockerfile)).map((s) => s.name);
+      expect(stages, entry.dockerfile).toContain('runtime');
+      expect(stages.includes('dev'), `${entry.dockerfile} has a dev stage`).toBe(entry.dev);
       for (const step of builds) {
-        const dockerfile = String(step.with?.['file']).replace('${{ matrix.app }}', app);
-        expect(existsSync(fromRepo(dockerfile)), dockerfile).toBe(true);
-        const stages = parseDockerfile(fromRepo(dockerfile)).map((s) => s.name);
-        expect(stages).toContain(step.with?.['target']);
+        expect(step.with?.['file']).toBe('${{ matrix.dockerfile }}');
         expect(step.with?.['context']).toBe('.');
+        if (step.with?.['target'] === 'dev') expect(step.if).toBe('${{ matrix.dev }}');
+        else expect(stages).toContain(step.with?.['target']);
       }
     }
     const pushes = builds.map((s) => String(s.with?.['push']));

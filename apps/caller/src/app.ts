@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import type { CallerConfig } from './config.js';
 import { clientMetricsPlugin } from './plugins/client-metrics.js';
 import { producerClientPlugin } from './plugins/producer-client.js';
+import { eventsRoutes } from './routes/events.js';
 import messagesRoutes from './routes/messages.js';
 import uiRoutes from './routes/ui.js';
 
@@ -35,6 +36,7 @@ export const callerApp = fp(
     await fastify.register(producerClientPlugin);
     await fastify.register(clientMetricsPlugin);
     await fastify.register(messagesRoutes);
+    await fastify.register(eventsRoutes);
     await fastify.register(uiRoutes);
   },
   { name: 'caller-app', fastify: '5.x' },

@@ -46,6 +46,7 @@ export async function startProducer(env: Record<string, string> = {}): Promise<R
     config: loadProducerConfig({ ...PRODUCER_IDENTITY_ENV, ...env }),
     logger: false,
     metadataUrl: false,
+    admission: IN_PROCESS_ADMISSION,
   });
   let count = 0;
   app.addHook('onRequest', async (request) => {

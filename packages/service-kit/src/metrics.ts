@@ -2,7 +2,7 @@
 // apps in one process). Names follow OpenTelemetry's HTTP semantic conventions in Prometheus form.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,6 +21,20 @@ export const DURATION_BUCKETS_SECONDS = [
 export interface MetricsOptions {
   /** Collect prom-client's process metrics (CPU, memory, event loop, GC). **Default:** `true` */
   processMetrics?: boolean;
+  /** `service` label of `s2s_build_info`, e.g. `'sample-caller'`. **Default:** `'unknown'` */
+  service?: string;
+  /** `version` label of `s2s_build_info` (APP_VERSION). **Default:** `'unknown'` */
+  version?: string;
+}
+
+/**
+ * Bucket edges (seconds) with one edge 5 % above `timeoutMs` added: a call that ran into the
+ * deadline then lands in a bucket that ends just above it, so its quantile reads ~1.05x the
+ * timeout instead of the next coarse edge (a 3 s timeout read as 4.9 s with edges 2.5 and 5).
+ */
+export function bucketsWithTimeoutEdge(timeoutMs: number): number[] {
+  const edge = Number(((timeoutMs * 1.05) / 1000).toPrecision(6));
+  return [...new Set([...DURATION_BUCKETS_SECONDS, edge])].sort((a, b) => a - b);
 }
 
 export const metricsPlugin = fp(
@@ -28,6 +42,15 @@ export const metricsPlugin = fp(
     const registry = new Registry();
     if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
     fastify.decorate('metrics', { registry });
+
+    // The usual build-info pattern: one series, value 1, whose labels say what runs (a
+    // dashboard joins on it; a rollout shows as two versions side by side).
+    new Gauge({
+      name: 's2s_build_info',
+      help: 'The running service and its version; always 1.',
+      labelNames: ['service', 'version'] as const,
+      registers: [registry],
+    }).set({ service: options.service ?? 'unknown', version: options.version ?? 'unknown' }, 1);
 
     const requestDuration = new Histogram({
       name: 'http_server_request_duration_seconds',

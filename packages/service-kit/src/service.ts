@@ -34,7 +34,10 @@ export async function registerServiceFoundation(
   await fastify.register(responseRulesPlugin);
   // Readiness checks nothing downstream: an outage of an upstream must not take this service out.
   await fastify.register(probesPlugin);
-  await fastify.register(metricsPlugin);
+  await fastify.register(metricsPlugin, {
+    service: options.service,
+    version: options.config.APP_VERSION || 'unknown',
+  });
   // After metrics (its gauge joins the registry), before every route it guards.
   await fastify.register(admissionPlugin, options.admission ?? {});
   await fastify.register(

@@ -1,7 +1,7 @@
 // The producer client's metrics, fed by its events: call durations and counts by outcome, and the
 // circuit breaker's state and transitions (docs/contract.md, "Both apps" → /metrics).
 import type { BreakerState, BreakerTransition, CallCompleteEvent } from '@s2s/service-client';
-import { DURATION_BUCKETS_SECONDS } from '@s2s/service-kit/metrics';
+import { bucketsWithTimeoutEdge } from '@s2s/service-kit/metrics';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram } from 'prom-client';
@@ -18,7 +18,8 @@ export const clientMetricsPlugin = fp(
       name: 'http_client_request_duration_seconds',
       help: 'Duration of calls to an upstream through the shared client, by outcome.',
       labelNames: ['upstream', 'outcome'] as const,
-      buckets: DURATION_BUCKETS_SECONDS,
+      // An edge just above PRODUCER_TIMEOUT_MS (docs/contract.md): timeouts read as the timeout.
+      buckets: bucketsWithTimeoutEdge(fastify.config.PRODUCER_TIMEOUT_MS),
       registers,
     });
     const requests = new Counter({

@@ -22,7 +22,8 @@ interface BreakerEvent {
 
 /** Reads `breaker` events from an open event stream, one at a time. */
 function breakerEvents(body: ReadableStream<Uint8Array>) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
   let buffer = '';
   return {
     async next(timeoutMs = 10_000): Promise<BreakerEvent | 'ended'> {
@@ -46,7 +47,7 @@ function breakerEvents(body: ReadableStream<Uint8Array>) {
           ),
         ]);
         if (chunk.done) return 'ended';
-        buffer += chunk.value;
+        buffer += decoder.decode(chunk.value, { stream: true });
       }
     },
   };

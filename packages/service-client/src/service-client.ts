@@ -200,6 +200,10 @@ class UndiciServiceClient implements ServiceClient {
     return this.#breaker.state;
   }
 
+  inFlight(): number {
+    return this.#limit.inFlight;
+  }
+
   on(event: 'breakerTransition', listener: (transition: BreakerTransition) => void): this;
   on(event: 'callComplete', listener: (result: CallCompleteEvent) => void): this;
   on(event: 'breakerTransition' | 'callComplete', listener: (arg: never) => void): this {

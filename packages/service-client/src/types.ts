@@ -113,6 +113,8 @@ export interface ServiceClient {
   call(options: CallOptions): Promise<CallResult>;
   /** Current breaker state. */
   breakerState(): BreakerState;
+  /** Calls in flight now: admitted and not yet complete (what `maxInFlight` limits). */
+  inFlight(): number;
   on(event: 'breakerTransition', listener: (transition: BreakerTransition) => void): this;
   on(event: 'callComplete', listener: (result: CallCompleteEvent) => void): this;
   off(event: 'breakerTransition' | 'callComplete', listener: (...args: never[]) => void): this;

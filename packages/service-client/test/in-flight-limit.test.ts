@@ -57,6 +57,7 @@ describe('limit on calls in flight', () => {
       failureThreshold: 1, // any counted failure would open the breaker
     });
     const held = [client.call({ path: '/hold' }), client.call({ path: '/hold' })];
+    expect(client.inFlight()).toBe(2);
 
     const overloaded = await Promise.all(
       Array.from({ length: 10 }, () => client!.call({ path: '/x' })),
@@ -76,6 +77,7 @@ describe('limit on calls in flight', () => {
     answer();
     expect((await Promise.all(held)).map((r) => r.outcome)).toEqual(['ok', 'ok']);
     expect(server.requests()).toBe(2);
+    expect(client.inFlight()).toBe(0);
     // The slots are back: the next call goes through.
     expect((await client.call({ path: '/hold' })).outcome).toBe('ok');
   });

@@ -101,8 +101,9 @@ Scale-out:
                         k mod N = I, i.e. rate/N per second (for workers on several machines)
   --result FILE         write this process's raw, mergeable result (lossless histograms,
                         counts, per-second series; one line of JSON; - for stdout)
-  --start-at MS         epoch milliseconds of t0 (the warm-up's start), shared by workers
-                        (default: now)
+  --start-at T          t0 (the warm-up's start), shared by workers: epoch milliseconds or
+                        an ISO 8601 time with its zone, e.g. 2026-12-02T21:30:00Z (default:
+                        now)
   --run-id ID           request ids are lt-ID-k; workers of one run share it (default: random)
   merge FILE...         merge result files (or logs holding result lines) exactly, then print
                         and write the report as one run would
@@ -191,11 +192,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
     throw new UsageError('--worker', 'is one worker of a run; --workers starts them all here');
   if (workers !== undefined && resultFile !== undefined)
     throw new UsageError('--result', 'is written by each worker; with --workers use --json');
-  const startText = optional(values, 'start-at');
-  const startAt =
-    startText === undefined
-      ? undefined
-      : parseInteger('--start-at', startText, 1_000_000_000_000, 100_000_000_000_000);
+  const startAt = parseStartAt(optional(values, 'start-at'));
   const runId = optional(values, 'run-id');
   if (runId !== undefined && !/^[A-Za-z0-9._-]{1,40}$/.test(runId))
     throw new UsageError('--run-id', `"${runId}" is not 1-40 of A-Z a-z 0-9 . _ -`);
@@ -262,6 +259,27 @@ function parseSloFlag(text: string | undefined): Objective[] | undefined {
   } catch (error) {
     throw new UsageError('--slo', (error as Error).message);
   }
+}
+
+/**
+ * `--start-at`: epoch milliseconds, an ISO 8601 time with its zone (2026-12-02T21:30:00Z), or
+ * "now" (the default: this process's own start). Undefined for now.
+ */
+function parseStartAt(text: string | undefined): number | undefined {
+  if (text === undefined || text === 'now') return undefined;
+  if (/^\d+$/.test(text))
+    return parseInteger('--start-at', text, 1_000_000_000_000, 100_000_000_000_000);
+  // Date.parse takes a time without a zone as local time: a zone is required so every worker
+  // (pods in other time zones included) reads the same instant.
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(text);
+  const at = iso ? Date.parse(text) : Number.NaN;
+  if (!Number.isFinite(at)) {
+    throw new UsageError(
+      '--start-at',
+      `"${text}" is not epoch milliseconds, an ISO 8601 time with its zone (e.g. 2026-12-02T21:30:00Z) or now`,
+    );
+  }
+  return at;
 }
 
 function parseMaxSendLag(text: string | undefined): number {

@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { newHistogram, toMicros, toMs } from '../src/histograms.js';
 import {
@@ -10,6 +15,7 @@ import {
 import { Measurement, type RequestRecord } from '../src/measurement.js';
 import { MergeError, mergeResults } from '../src/merge.js';
 import type { LoadReport } from '../src/result-types.js';
+import { renderSummary } from '../src/summary.js';
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -193,6 +199,65 @@ describe('reading result files', () => {
     expect(results.map((r) => r.worker.index)).toEqual([0, 1]);
     expect(mergeResults(results).requests).toBe(COUNT);
   });
+
+  it("`pnpm loadtest merge` of an Indexed Job's `kubectl logs --prefix` equals one histogram of all samples", async () => {
+    // 3 pods of the Job, each with its summary (stderr) and its result line (stdout) in its log;
+    // `kubectl logs -l job-name=… --prefix` interleaves the pods' lines, each with its pod's prefix.
+    const all = samples(33);
+    const count = 3;
+    const podLogs = [0, 1, 2].map((index) => {
+      const result = resultOf(all, index, count);
+      const prefix = `[pod/s2s-loadtest-${index}-${'x7k2p'.slice(index)}q/loadtest] `;
+      const lines = [
+        `s2s-loadtest: starting worker ${index}/${count}`,
+        encodeResult(result).trimEnd(),
+        ...renderSummary(mergeResults([result], { ownShareOnly: true }))
+          .trimEnd()
+          .split('\n'),
+        'asked the sidecar to quit (http://127.0.0.1:15020/quitquitquit): HTTP 200',
+      ];
+      return lines.map((line) => `${prefix}${line}`);
+    });
+    const interleaved: string[] = [];
+    for (let i = 0; interleaved.length < podLogs.flat().length; i += 1)
+      for (const log of [podLogs[2]!, podLogs[0]!, podLogs[1]!])
+        if (log[i]) interleaved.push(log[i]!);
+    const dir = await mkdtemp(join(tmpdir(), 's2s-loadtest-kubectl-logs-'));
+    try {
+      const file = join(dir, 'results.log');
+      await writeFile(file, `${interleaved.join('\n')}\n`);
+      const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+      const stdout = await new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [cli, 'merge', file, '--max-send-lag', '10s', '--json', '-'],
+          { maxBuffer: 64 * 1024 * 1024 },
+          (error, out, err) =>
+            error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+        ),
+      );
+      const report = JSON.parse(stdout) as LoadReport;
+      const histogram = newHistogram();
+      for (const r of all) histogram.recordValue(toMicros(r.endedAt - r.scheduledAt));
+      const at = (p: number): number =>
+        toMs(Math.min(histogram.getValueAtPercentile(p), histogram.maxValue));
+      expect(report.requests).toBe(COUNT);
+      expect(report.workers.results.map((w) => w.index)).toEqual([0, 1, 2]);
+      expect(report.latencyMs).toMatchObject({
+        p50: at(50),
+        p90: at(90),
+        p99: at(99),
+        p999: at(99.9),
+        max: toMs(histogram.maxValue),
+        min: toMs(histogram.minNonZeroValue),
+      });
+      const outcomes: Record<string, number> = {};
+      for (const r of all) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+      expect(report.outcomeCounts).toEqual(outcomes);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('names the file and the problem when it is not a result', () => {
     expect(() => parseResults('{"requests":1}', 'report.json')).toThrow(ResultFileError);

@@ -161,6 +161,15 @@ describe('command line', () => {
       resultFile: '-',
       maxSendLagP99Ms: 20,
     });
+    // The forms a Job's START_AT takes: an ISO 8601 time with its zone, or "now" (no shared t0).
+    const at = (text: string): number | undefined => {
+      const parsed = parseCommandLine([...base, '--worker', '0/2', '--start-at', text]);
+      if (parsed.command !== 'run') throw new Error('expected a run');
+      return parsed.options.startAt;
+    };
+    expect(at('2027-01-15T08:00:00Z')).toBe(Date.UTC(2027, 0, 15, 8));
+    expect(at('2027-01-15T09:00:00.250+01:00')).toBe(Date.UTC(2027, 0, 15, 8, 0, 0, 250));
+    expect(at('now')).toBeUndefined();
     const merge = parseCommandLine(['merge', 'a.json', 'b.log', '--json', '-', '--slo', 'p99<1s']);
     expect(merge).toMatchObject({
       command: 'merge',
@@ -174,6 +183,9 @@ describe('command line', () => {
       [[...base, '--workers', '2', '--result', 'r.json'], '--result'],
       [[...base, '--json', '-', '--result', '-'], '--result'],
       [[...base, '--start-at', 'soon'], '--start-at'],
+      // No zone: local time would differ between pods.
+      [[...base, '--start-at', '2027-01-15T08:00:00'], '--start-at'],
+      [[...base, '--start-at', '$(START_AT)'], '--start-at'],
       [[...base, '--max-send-lag', 'x'], '--max-send-lag'],
       [['merge'], 'merge'],
       [['merge', 'a.json', '--rate', '5'], '--rate'],

@@ -219,7 +219,7 @@ describe('POST /caller/messages outcomes', () => {
     expect(metrics).toMatch(/circuit_breaker_state\{upstream="[^"]+",state="closed"\} 1/);
     expect(metrics).toMatch(/circuit_breaker_state\{upstream="[^"]+",state="open"\} 0/);
     expect(metrics).toMatch(
-      /http_client_requests_total\{upstream="[^"]+",outcome="circuit_open"\} [1-9]\d*\n/,
+      /http_client_requests_total\{upstream="[^"]+",outcome="circuit_open",http_response_status_code="none"\} [1-9]\d*\n/,
     );
   });
 

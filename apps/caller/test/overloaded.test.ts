@@ -56,7 +56,7 @@ describe('PRODUCER_MAX_IN_FLIGHT', () => {
 
     const metrics = (await caller.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(
-      /http_client_requests_total\{upstream="[^"]+",outcome="overloaded"\} 12\n/,
+      /http_client_requests_total\{upstream="[^"]+",outcome="overloaded",http_response_status_code="none"\} 12\n/,
     );
     expect(metrics).toMatch(/circuit_breaker_transitions_total\{upstream="[^"]+",to="open"\} 0/);
   });

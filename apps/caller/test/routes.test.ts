@@ -89,13 +89,15 @@ describe('caller metrics', () => {
     const text = response.body;
     expect(text).toContain('# TYPE http_server_request_duration_seconds histogram');
     expect(text).toMatch(
-      /http_server_request_duration_seconds_count\{method="POST",route="\/caller\/messages",status_code="200"\} 1/,
+      /http_server_request_duration_seconds_count\{http_request_method="POST",http_route="\/caller\/messages",http_response_status_code="200"\} 1/,
     );
     expect(text).toContain('# TYPE http_client_request_duration_seconds histogram');
     expect(text).toMatch(
-      /http_client_request_duration_seconds_count\{upstream="[^"]+",outcome="ok"\} 1/,
+      /http_client_request_duration_seconds_count\{upstream="[^"]+",outcome="ok",status_class="2xx"\} 1/,
     );
-    expect(text).toMatch(/http_client_requests_total\{upstream="[^"]+",outcome="ok"\} 1/);
+    expect(text).toMatch(
+      /http_client_requests_total\{upstream="[^"]+",outcome="ok",http_response_status_code="200"\} 1/,
+    );
     expect(text).toMatch(/circuit_breaker_state\{upstream="[^"]+",state="closed"\} 1/);
     expect(text).toMatch(/circuit_breaker_state\{upstream="[^"]+",state="open"\} 0/);
     expect(text).toMatch(/circuit_breaker_state\{upstream="[^"]+",state="half_open"\} 0/);

@@ -173,7 +173,7 @@ describe('producer basics', () => {
     await post(app, { id: 'm', payload: 'p' });
     const metrics = (await app.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(
-      /http_server_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/producer\/messages",status_code="200"\}/,
+      /http_server_request_duration_seconds_bucket\{le="[^"]+",http_request_method="POST",http_route="\/producer\/messages",http_response_status_code="200"\}/,
     );
     expect(metrics).toContain('nodejs_eventloop_lag_seconds');
   });

@@ -166,9 +166,9 @@ describe('metrics', () => {
     const text = (await app.inject({ url: '/metrics' })).body;
     expect(text).toContain('# TYPE http_server_request_duration_seconds histogram');
     expect(text).toMatch(
-      /http_server_request_duration_seconds_count\{method="GET",route="\/livez",status_code="200"\} 1/,
+      /http_server_request_duration_seconds_count\{http_request_method="GET",http_route="\/livez",http_response_status_code="200"\} 1/,
     );
-    expect(text).toMatch(/route="unmatched",status_code="404"/);
+    expect(text).toMatch(/http_route="unmatched",http_response_status_code="404"/);
     expect(text).not.toContain('/nowhere/123');
     expect(text).toContain('process_cpu_user_seconds_total');
   });
@@ -181,7 +181,7 @@ describe('metrics', () => {
     await second.ready();
     await first.inject({ url: '/livez' });
     const secondText = (await second.inject({ url: '/metrics' })).body;
-    expect(secondText).not.toContain('route="/livez"');
+    expect(secondText).not.toContain('http_route="/livez"');
     await second.close();
   });
 });

@@ -60,3 +60,18 @@ export async function promtool(args: readonly string[], cwd?: string): Promise<s
     );
   }
 }
+
+/**
+ * The rule groups of a PrometheusRule manifest as a Prometheus rule file, by text: the manifest
+ * from its `  groups:` line on, one indent (2 spaces) less. The manifest keeps `groups` as the
+ * last key of `spec` for this; tests/deploy checks the result against a YAML parse.
+ */
+export function ruleFileFromPrometheusRule(manifest: string): string {
+  const lines = manifest.split('\n');
+  const start = lines.indexOf('  groups:');
+  if (start === -1) throw new Error('no "  groups:" line (spec.groups) in the PrometheusRule');
+  return lines
+    .slice(start)
+    .map((line) => line.slice(2))
+    .join('\n');
+}

@@ -1,22 +1,19 @@
-// The trace id shown in the envelope: the active span's when OpenTelemetry runs, else the one in
-// the incoming W3C traceparent, else null.
-import { context, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
+// The trace context a request's producer call belongs to, read in one place: the active context
+// when @s2s/telemetry runs (it extracted the incoming headers and, when exporting, started the
+// server span), else the incoming W3C traceparent/tracestate themselves. The route hands it to
+// @s2s/service-client, the only writer of trace headers into the call.
+import {
+  ROOT_CONTEXT,
+  TraceFlags,
+  context,
+  isSpanContextValid,
+  propagation,
+  trace,
+  type Context,
+  type TraceState,
+} from '@opentelemetry/api';
 
-const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
 const INVALID_TRACE_ID = '0'.repeat(32);
-
-/** The active OpenTelemetry span's trace id, or null when no valid span is active. */
-export function activeTraceId(): string | null {
-  const spanContext = trace.getActiveSpan()?.spanContext();
-  return spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : null;
-}
-
-/** The trace id of an incoming W3C `traceparent` header, or null when absent or invalid. */
-export function traceIdOfHeader(traceparent: string | string[] | undefined): string | null {
-  const header = Array.isArray(traceparent) ? traceparent[0] : traceparent;
-  const traceId = header ? TRACEPARENT.exec(header.trim().toLowerCase())?.[1] : undefined;
-  return traceId && traceId !== INVALID_TRACE_ID ? traceId : null;
-}
 
 /**
  * W3C Trace Context's propagation guidance: at most 32 list-members and 512 characters. A longer
@@ -34,13 +31,56 @@ export function boundedTracestate(header: string | string[] | undefined): string
   return members.length === 0 || members.length > TRACESTATE_MAX_MEMBERS ? undefined : header;
 }
 
-/**
- * Runs `call` in the active context minus its baggage. The caller is where calls from outside the
- * mesh enter: a client's `baggage` (up to 8 KB of key/values of its choosing under W3C limits)
- * is not passed on to the producer. Without telemetry nothing propagates baggage anyway.
- */
-export function withoutIncomingBaggage<T>(call: () => T): T {
-  const active = context.active();
-  if (propagation.getBaggage(active) === undefined) return call();
-  return context.with(propagation.deleteBaggage(active), call);
+/** A W3C tracestate kept as it came (only ever serialised again, never changed here). */
+function verbatimTraceState(header: string): TraceState {
+  const state: TraceState = {
+    set: () => state,
+    unset: () => state,
+    get: () => undefined,
+    serialize: () => header,
+  };
+  return state;
 }
+
+export interface RequestTraceContext {
+  /** Parent of the producer call's client span; carries no baggage (see below). */
+  context: Context;
+  /** Trace id for the envelope and the logs, or null without any trace context. */
+  traceId: string | null;
+}
+
+/**
+ * The context the producer call continues. The caller is where calls from outside the mesh enter:
+ * a client's `baggage` (up to 8 KB of key/values of its choosing under W3C limits) is not passed
+ * on to the producer.
+ */
+export function requestTraceContext(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): RequestTraceContext {
+  const active = context.active();
+  const activeSpanContext = trace.getSpanContext(active);
+  if (activeSpanContext !== undefined && isSpanContextValid(activeSpanContext)) {
+    const withoutBaggage =
+      propagation.getBaggage(active) === undefined ? active : propagation.deleteBaggage(active);
+    return { context: withoutBaggage, traceId: activeSpanContext.traceId };
+  }
+  // No telemetry in this process: continue the incoming traceparent as it came.
+  const traceparent = headers['traceparent'];
+  const header = Array.isArray(traceparent) ? undefined : traceparent;
+  const match = header === undefined ? null : PARTS.exec(header.trim().toLowerCase());
+  if (match === null || match[1] === INVALID_TRACE_ID || match[2] === INVALID_SPAN_ID) {
+    return { context: ROOT_CONTEXT, traceId: null };
+  }
+  const tracestate = boundedTracestate(headers['tracestate']);
+  const remote = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: match[1]!,
+    spanId: match[2]!,
+    traceFlags: Number.parseInt(match[3]!, 16) & TraceFlags.SAMPLED,
+    isRemote: true,
+    ...(tracestate === undefined ? {} : { traceState: verbatimTraceState(tracestate) }),
+  });
+  return { context: remote, traceId: match[1]! };
+}
+
+const PARTS = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/;
+const INVALID_SPAN_ID = '0'.repeat(16);

@@ -10,10 +10,11 @@
 // The breaker sees one result per call, retry included; the deadline covers both attempts.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { context, propagation } from '@opentelemetry/api';
 import { Agent, Client, buildConnector } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { Span } from '@opentelemetry/api';
 import { CircuitBreaker, isBreakerFailure } from './breaker.js';
+import { endClientSpan, startClientSpan } from './trace-context.js';
 import { DEADLINE_CODE, errorCodeOf, outcomeOfError, outcomeOfStatus } from './classify.js';
 import { connectToConnector, normaliseConnectTo } from './connect-to.js';
 import { Deadline } from './deadline.js';
@@ -85,6 +86,8 @@ interface PreparedCall {
   body: string | null;
   timeoutMs: number;
   startedAt: number;
+  /** The call's client span (trace-context.ts): a non-recording one unless an SDK samples it. */
+  span: Span;
 }
 
 type Attempt =
@@ -189,6 +192,7 @@ class UndiciServiceClient implements ServiceClient {
       }
     }
     result.breakerState = this.breakerState();
+    endClientSpan(prepared.span, result);
     if (this.#events.listenerCount('callComplete') > 0) {
       const event: CallCompleteEvent = { ...result, upstream: this.upstream };
       this.#emit('callComplete', event);
@@ -348,10 +352,9 @@ class UndiciServiceClient implements ServiceClient {
       headers['content-type'] ??= 'application/json';
     }
     if (options.requestId !== undefined) headers['x-request-id'] = options.requestId;
-    // W3C traceparent/tracestate (and baggage) from the active context; a no-op unless an
-    // OpenTelemetry SDK registered a propagator.
-    propagation.inject(context.active(), headers);
     const method = (options.method ?? (body === null ? 'GET' : 'POST')).toUpperCase();
+    // The one place trace headers are written into a call (trace-context.ts).
+    const span = startClientSpan(this.origin, method, options.path, options.traceContext, headers);
     return {
       method,
       path: options.path,
@@ -359,6 +362,7 @@ class UndiciServiceClient implements ServiceClient {
       body,
       timeoutMs,
       startedAt,
+      span,
     };
   }
 

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { buildConnector } from 'undici';
 
 /** How one call ended. See the package README for the exact rules. */
@@ -68,6 +69,11 @@ export interface CallOptions {
   requestId?: string;
   /** Overrides the client's `timeoutMs` for this call. */
   timeoutMs?: number;
+  /**
+   * The OpenTelemetry context the call belongs to: its client span's parent and where the trace
+   * headers come from (see "Trace context" in the README). **Default:** the active context.
+   */
+  traceContext?: Context;
 }
 
 /** The classified result of one call. `call()` always resolves with one. */

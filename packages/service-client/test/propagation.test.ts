@@ -1,4 +1,4 @@
-import { propagation } from '@opentelemetry/api';
+import { ROOT_CONTEXT, TraceFlags, propagation, trace } from '@opentelemetry/api';
 import type { TextMapPropagator } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServiceClient } from '../src/index.js';
@@ -49,6 +49,38 @@ describe('context propagation', () => {
     const result = await client.call({ path: '/' });
 
     expect(result.body).toEqual({ traceparent: null });
+  });
+
+  it('without a propagator, writes the given context as W3C traceparent (no SDK: the parent unchanged)', async () => {
+    server = await startTestServer((req, res) =>
+      json(res, 200, { traceparent: req.headers.traceparent ?? null }),
+    );
+    client = createServiceClient({ origin: `http://127.0.0.1:${server.port}` });
+    const traceContext = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
+
+    const result = await client.call({ path: '/', traceContext });
+
+    expect(result.body).toEqual({ traceparent: TRACEPARENT });
+  });
+
+  it('owns the trace headers: a hand-set traceparent is replaced, or dropped without a context', async () => {
+    server = await startTestServer((req, res) =>
+      json(res, 200, { traceparent: req.headers.traceparent ?? null }),
+    );
+    client = createServiceClient({ origin: `http://127.0.0.1:${server.port}` });
+    const stale = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+
+    const dropped = await client.call({ path: '/', headers: stale });
+    expect(dropped.body).toEqual({ traceparent: null });
+
+    propagation.setGlobalPropagator(fixedTraceparent);
+    const replaced = await client.call({ path: '/', headers: stale });
+    expect(replaced.body).toEqual({ traceparent: TRACEPARENT });
   });
 
   it('sends the JSON body with its content type and parses a JSON answer', async () => {

@@ -15,17 +15,37 @@ export interface TelemetrySettings {
   fallbackServiceName: string;
   /** Resource attributes taken from the pod's identity variables. */
   resourceAttributes: Record<string, string>;
-  /** Short names from OTEL_NODE_DISABLED_INSTRUMENTATIONS (`http`, `undici`, `fastify`, `pino`). */
-  disabledInstrumentations: ReadonlySet<string>;
-  /**
-   * Whether OTEL_TRACES_SAMPLER follows the parent's decision (`parentbased_*`, the SDK's default
-   * `parentbased_always_on` when unset): then a span under an unsampled parent is never sampled,
-   * and outgoing calls made inside an unsampled trace need no client span of their own.
-   */
-  parentBasedSampling: boolean;
+  /** OTEL_TRACES_SAMPLER (default `parentbased_always_on`) and its OTEL_TRACES_SAMPLER_ARG ratio. */
+  sampler: { name: SamplerName; ratio: number };
+  /** OTEL_PROPAGATORS, lower-cased (empty: the default `tracecontext,baggage`). */
+  propagators: string[];
+  /** OTEL_BSP_* of the batch span processor; unset ones keep the SDK's defaults. */
+  batch: {
+    maxQueueSize?: number;
+    scheduledDelayMillis?: number;
+    exportTimeoutMillis?: number;
+    maxExportBatchSize?: number;
+  };
   /** Anything worth a start-up warning (unsupported protocol, …). */
   warnings: string[];
 }
+
+export type SamplerName =
+  | 'always_on'
+  | 'always_off'
+  | 'traceidratio'
+  | 'parentbased_always_on'
+  | 'parentbased_always_off'
+  | 'parentbased_traceidratio';
+
+const SAMPLERS: ReadonlySet<string> = new Set<SamplerName>([
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+]);
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -49,6 +69,36 @@ function otlpProtocol(env: Env, warnings: string[]): OtlpProtocol {
     `OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported by @s2s/telemetry (http/protobuf, http/json): using http/protobuf`,
   );
   return 'http/protobuf';
+}
+
+function sampler(env: Env, warnings: string[]): TelemetrySettings['sampler'] {
+  const raw = value(env, 'OTEL_TRACES_SAMPLER')?.toLowerCase() ?? 'parentbased_always_on';
+  let name: SamplerName = 'parentbased_always_on';
+  if (SAMPLERS.has(raw)) name = raw as SamplerName;
+  else warnings.push(`OTEL_TRACES_SAMPLER=${raw} is not supported: using parentbased_always_on`);
+  const arg = value(env, 'OTEL_TRACES_SAMPLER_ARG');
+  let ratio = 1;
+  if (arg !== undefined) {
+    const parsed = Number(arg);
+    if (Number.isFinite(parsed) && parsed >= 0 && parsed <= 1) ratio = parsed;
+    else warnings.push(`OTEL_TRACES_SAMPLER_ARG=${arg} is not a ratio from 0 to 1: using 1`);
+  }
+  return { name, ratio };
+}
+
+/** `{ [key]: n }` for a whole number ≥ 0 in `name`, `{}` when unset (a warning when invalid). */
+function optionalCount<K extends string>(
+  env: Env,
+  name: string,
+  key: K,
+  warnings: string[],
+): Partial<Record<K, number>> {
+  const raw = value(env, name);
+  if (raw === undefined) return {};
+  const parsed = Number(raw);
+  if (Number.isInteger(parsed) && parsed >= 0) return { [key]: parsed } as Record<K, number>;
+  warnings.push(`${name}=${raw} is not a whole number ≥ 0: ignored`);
+  return {};
 }
 
 /**
@@ -106,15 +156,17 @@ export function readTelemetrySettings(
     export: exporting ? { protocol: otlpProtocol(env, warnings) } : null,
     fallbackServiceName: serviceNameFromEntry(entryScript) ?? 'unknown_service:node',
     resourceAttributes,
-    disabledInstrumentations: new Set(
-      (value(env, 'OTEL_NODE_DISABLED_INSTRUMENTATIONS') ?? '')
-        .split(',')
-        .map((name) => name.trim().toLowerCase())
-        .filter((name) => name !== ''),
-    ),
-    parentBasedSampling: (value(env, 'OTEL_TRACES_SAMPLER') ?? 'parentbased_always_on')
-      .toLowerCase()
-      .startsWith('parentbased_'),
+    sampler: sampler(env, warnings),
+    propagators: (value(env, 'OTEL_PROPAGATORS') ?? '')
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter((name) => name !== ''),
+    batch: {
+      ...optionalCount(env, 'OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize', warnings),
+      ...optionalCount(env, 'OTEL_BSP_SCHEDULE_DELAY', 'scheduledDelayMillis', warnings),
+      ...optionalCount(env, 'OTEL_BSP_EXPORT_TIMEOUT', 'exportTimeoutMillis', warnings),
+      ...optionalCount(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'maxExportBatchSize', warnings),
+    },
     warnings,
   };
 }

@@ -1,140 +1,86 @@
-// Builds and starts the NodeSDK from TelemetrySettings. Everything is explicit: which
-// instrumentations, which propagators, which span processor; only the OTLP exporters and the
-// sampler read their own standard OTEL_* variables.
-import { FastifyOtelInstrumentation } from '@fastify/otel';
-import type { Attributes, Span } from '@opentelemetry/api';
-import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
-import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OtlpProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
-import { NoopSpanProcessor } from '@opentelemetry/sdk-trace';
-import {
-  ATTR_CLIENT_ADDRESS,
-  ATTR_NETWORK_PROTOCOL_VERSION,
-  ATTR_SERVER_ADDRESS,
-  ATTR_SERVICE_NAME,
-  ATTR_URL_SCHEME,
-  ATTR_USER_AGENT_ORIGINAL,
-} from '@opentelemetry/semantic-conventions';
-import type { FastifyRequest } from 'fastify';
+// Starts telemetry from TelemetrySettings, paying only for what is used:
+// - always (unless OTEL_SDK_DISABLED=true): the context manager, the propagators of
+//   OTEL_PROPAGATORS, and the Fastify server hooks (fastify-server.ts), so incoming trace
+//   context reaches the outgoing calls and the log lines;
+// - only with an OTLP endpoint: a TracerProvider with the sampler of OTEL_TRACES_SAMPLER, a batch
+//   span processor (OTEL_BSP_*) and the OTLP/HTTP exporter, all loaded on demand (the SDK and
+//   exporter modules are never imported by a process that exports nothing).
+// Without an endpoint no tracer provider is registered: the API's no-op tracer makes no span,
+// @s2s/service-client's client span is a non-recording stand-in carrying the incoming ids.
+import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import { instrumentFastify, SCOPE_NAME } from './fastify-server.js';
+import { AsyncLocalStorageContextManager } from './context-manager.js';
 import type { TelemetryHandle } from './handle.js';
+import { propagatorFromNames } from './propagators.js';
 import type { TelemetrySettings } from './settings.js';
-import { createUndiciInstrumentation } from './undici-client-spans.js';
-import { isUntracedPath } from './untraced-paths.js';
 
-/** Short names for OTEL_NODE_DISABLED_INSTRUMENTATIONS (the variable auto-instrumentations-node reads). */
-export type InstrumentationName = 'http' | 'undici' | 'fastify' | 'pino';
-
-/**
- * Gives @fastify/otel's span (named `request`) the HTTP semantic-conventions name of a server
- * span, `{method} {http.route}` (just `{method}` for an unmatched route), and the attributes the
- * http instrumentation used to add. Only a recorded (sampled) span gets the attributes: an
- * unsampled request pays for nothing it would not keep.
- */
-export function nameServerSpan(span: Span, request: FastifyRequest): void {
-  if (!span.isRecording()) return;
-  const route = request.routeOptions.url;
-  span.updateName(route === undefined ? request.method : `${request.method} ${route}`);
-  const attributes: Attributes = {
-    [ATTR_URL_SCHEME]: request.protocol,
-    [ATTR_SERVER_ADDRESS]: request.hostname,
-    [ATTR_CLIENT_ADDRESS]: request.ip,
-    [ATTR_NETWORK_PROTOCOL_VERSION]: request.raw.httpVersion,
+async function startTracerProvider(
+  settings: TelemetrySettings,
+  exportSettings: NonNullable<TelemetrySettings['export']>,
+): Promise<{ tracer: Tracer; shutdown: () => Promise<void> }> {
+  const [sdk, resources, semconv, exporterModule] = await Promise.all([
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/semantic-conventions'),
+    exportSettings.protocol === 'http/json'
+      ? import('@opentelemetry/exporter-trace-otlp-http')
+      : import('@opentelemetry/exporter-trace-otlp-proto'),
+  ]);
+  const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = sdk;
+  const root = {
+    always_on: () => new AlwaysOnSampler(),
+    always_off: () => new AlwaysOffSampler(),
+    traceidratio: () => new TraceIdRatioBasedSampler(settings.sampler.ratio),
   };
-  const userAgent = request.headers['user-agent'];
-  if (userAgent !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent;
-  span.setAttributes(attributes);
-}
+  const { name } = settings.sampler;
+  const sampler = name.startsWith('parentbased_')
+    ? new ParentBasedSampler({
+        root: root[name.slice('parentbased_'.length) as keyof typeof root](),
+      })
+    : root[name as keyof typeof root]();
 
-export function createInstrumentations(
-  disabled: ReadonlySet<string> = new Set(),
-  { parentBasedSampling = true }: { parentBasedSampling?: boolean } = {},
-): Instrumentation[] {
-  const all: Array<[InstrumentationName, () => Instrumentation]> = [
-    [
-      'http',
-      () =>
-        new HttpInstrumentation({
-          // Incoming requests get their SERVER span from @fastify/otel (below), which creates one
-          // of kind SERVER when no http server span exists. Letting this instrumentation make it
-          // too cost about 150 µs of CPU per request even when the request is not sampled
-          // (attributes computed before sampling, request and response emitters re-bound to the
-          // context, response attributes at the end): that was most of the telemetry overhead in
-          // bench/telemetry-overhead.bench.mjs. Outgoing node:http requests stay instrumented.
-          disableIncomingRequestInstrumentation: true,
+  // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _HEADERS and _TIMEOUT itself.
+  const exporter = new exporterModule.OTLPTraceExporter();
+  const provider = new sdk.TracerProvider({
+    // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detectors) win over the name derived
+    // from the entry script and over the pod identity variables.
+    resource: resources
+      .defaultResource()
+      .merge(
+        resources.resourceFromAttributes({
+          [semconv.ATTR_SERVICE_NAME]: settings.fallbackServiceName,
+          ...settings.resourceAttributes,
         }),
-    ],
-    // undici publishes diagnostics_channel events, so this works for an ESM `import { request }
-    // from 'undici'` without any loader hook; it injects traceparent into the outgoing headers.
-    ['undici', () => createUndiciInstrumentation({ parentBasedSampling })],
-    [
-      'fastify',
-      () =>
-        new FastifyOtelInstrumentation({
-          // Subscribes to Fastify's `fastify.initialization` diagnostics channel: every Fastify
-          // instance gets the plugin without the app registering anything.
-          registerOnInitialization: true,
-          ignorePaths: (route) => isUntracedPath(route.url),
-          // A span per hook (onRequest, preValidation, …) or for the handler would triple the
-          // spans per request for little insight (each route has one handler); the one
-          // `request` span per request is the SERVER span (see the http instrumentation above).
-          instrumentHooks: false,
-          instrumentHandler: false,
-          requestHook: nameServerSpan,
+      )
+      .merge(
+        resources.detectResources({
+          detectors: [resources.resourceAttributesEnvDetector, resources.serviceNameEnvDetector],
         }),
-    ],
-    [
-      'pino',
-      () =>
-        new PinoInstrumentation({
-          // Log correlation only (trace_id/span_id/trace_flags on each line written inside a span).
-          // Logs go to stdout for the platform's log agent, not over OTLP.
-          disableLogSending: true,
-        }),
-    ],
-  ];
-  return all.filter(([name]) => !disabled.has(name)).map(([, create]) => create());
-}
-
-export function startTelemetry(settings: TelemetrySettings): TelemetryHandle | undefined {
-  if (settings.disabled) return undefined;
-
-  const traceExport: Partial<Pick<NodeSDKConfiguration, 'traceExporter' | 'spanProcessors'>> =
-    settings.export === null
-      ? // No endpoint: spans are still created and sampled (so `traceparent` is forwarded with the
-        // right sampled flag and log lines get ids) but go nowhere. Without a processor the
-        // NodeSDK would not register a tracer provider at all.
-        { spanProcessors: [new NoopSpanProcessor()] }
-      : {
-          // The exporters read OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _HEADERS, _TIMEOUT themselves;
-          // the NodeSDK wraps them in a BatchSpanProcessor configured by OTEL_BSP_*.
-          traceExporter:
-            settings.export.protocol === 'http/json'
-              ? new OtlpJsonTraceExporter()
-              : new OtlpProtobufTraceExporter(),
-        };
-
-  const sdk = new NodeSDK({
-    // The env detector (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) runs after this base resource,
-    // so explicit OTEL_* settings win over the derived name and the identity variables.
-    resource: defaultResource().merge(
-      resourceFromAttributes({
-        [ATTR_SERVICE_NAME]: settings.fallbackServiceName,
-        ...settings.resourceAttributes,
-      }),
-    ),
-    ...traceExport,
-    // Metrics are the apps' own Prometheus /metrics (prom-client); logs are pino on stdout. An
-    // empty list stops the NodeSDK from starting its OTLP metrics/logs exporters from env.
-    metricReaders: [],
-    logRecordProcessors: [],
-    instrumentations: createInstrumentations(settings.disabledInstrumentations, {
-      parentBasedSampling: settings.parentBasedSampling,
-    }),
+      ),
+    sampler,
+    spanProcessors: [new sdk.BatchSpanProcessor({ exporter, ...settings.batch })],
   });
-  sdk.start();
-  return { shutdown: () => sdk.shutdown() };
+  trace.setGlobalTracerProvider(provider);
+  return { tracer: provider.getTracer(SCOPE_NAME), shutdown: () => provider.shutdown() };
+}
+
+export async function startTelemetry(
+  settings: TelemetrySettings,
+): Promise<TelemetryHandle | undefined> {
+  if (settings.disabled) return undefined;
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager());
+  const propagator = propagatorFromNames(settings.propagators, settings.warnings);
+  if (propagator !== null) propagation.setGlobalPropagator(propagator);
+
+  const exporting =
+    settings.export === null ? null : await startTracerProvider(settings, settings.export);
+  instrumentFastify({ tracer: exporting?.tracer ?? null });
+  return {
+    shutdown: async () => {
+      await exporting?.shutdown();
+      trace.disable();
+      propagation.disable();
+      context.disable();
+    },
+  };
 }

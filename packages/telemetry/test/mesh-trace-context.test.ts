@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { startOtlpReceiver, type OtlpReceiver } from '@s2s/test-support/otlp-receiver';
 import { startService, type ServiceProcess } from './support/service-process.js';
 import type { CallerAnswer } from '@s2s/test-support/traces';
 
@@ -11,9 +12,17 @@ const CALLER = fileURLToPath(new URL('./fixtures/caller.mjs', import.meta.url));
 const PRODUCER = fileURLToPath(new URL('./fixtures/producer.mjs', import.meta.url));
 
 const started: ServiceProcess[] = [];
+const receivers: OtlpReceiver[] = [];
 afterEach(async () => {
   for (const service of started.splice(0)) await service.stop();
+  for (const receiver of receivers.splice(0)) await receiver.close();
 });
+
+async function exportingEnv(): Promise<Record<string, string>> {
+  const receiver = await startOtlpReceiver();
+  receivers.push(receiver);
+  return { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100' };
+}
 
 async function startPair(env: Record<string, string>): Promise<ServiceProcess> {
   const producer = await startService({ entry: PRODUCER, env });
@@ -44,7 +53,7 @@ const MESH_SPAN_ID = '00f067aa0ba902b7';
 
 describe('trace context set by the mesh', () => {
   it("continues the sidecar's W3C traceparent and forwards it to the producer", async () => {
-    const caller = await startPair({});
+    const caller = await startPair(await exportingEnv());
     const answer = await callWithHeaders(caller, {
       traceparent: `00-${MESH_TRACE_ID}-${MESH_SPAN_ID}-01`,
     });
@@ -57,8 +66,21 @@ describe('trace context set by the mesh', () => {
     expect(line.trace_id).toBe(MESH_TRACE_ID);
   });
 
-  it('follows an unsampled decision made upstream (parentbased sampler)', async () => {
+  it("without an exporter passes the sidecar's traceparent and tracestate on unchanged (no span of its own)", async () => {
     const caller = await startPair({});
+    const answer = await callWithHeaders(caller, {
+      traceparent: `00-${MESH_TRACE_ID}-${MESH_SPAN_ID}-01`,
+      tracestate: 'mesh=1,other=two',
+    });
+    expect(answer.producerHeaders?.traceparent).toBe(`00-${MESH_TRACE_ID}-${MESH_SPAN_ID}-01`);
+    expect(answer.producerHeaders?.tracestate).toBe('mesh=1,other=two');
+    const line = await caller.waitForLog((entry) => entry.msg === 'request completed');
+    expect(line.trace_id).toBe(MESH_TRACE_ID);
+    expect(line.span_id).toBe(MESH_SPAN_ID);
+  });
+
+  it('follows an unsampled decision made upstream (parentbased sampler)', async () => {
+    const caller = await startPair(await exportingEnv());
     const answer = await callWithHeaders(caller, {
       traceparent: `00-${MESH_TRACE_ID}-${MESH_SPAN_ID}-00`,
     });

@@ -95,29 +95,49 @@ describe('readTelemetrySettings', () => {
   });
 });
 
-describe('OTEL_NODE_DISABLED_INSTRUMENTATIONS', () => {
-  it('lists the short names to leave out, trimmed and lower-cased', () => {
+describe('OTEL_PROPAGATORS', () => {
+  it('lists the propagator names, trimmed and lower-cased; empty means the default', () => {
     const settings = readTelemetrySettings(
-      { OTEL_NODE_DISABLED_INSTRUMENTATIONS: ' Fastify, pino ,' },
+      { OTEL_PROPAGATORS: ' TraceContext, b3multi ,' },
       undefined,
     );
-    expect([...settings.disabledInstrumentations].sort()).toEqual(['fastify', 'pino']);
-    expect(readTelemetrySettings({}, undefined).disabledInstrumentations.size).toBe(0);
+    expect(settings.propagators).toEqual(['tracecontext', 'b3multi']);
+    expect(readTelemetrySettings({}, undefined).propagators).toEqual([]);
   });
 });
 
 describe('OTEL_TRACES_SAMPLER', () => {
-  it('is parent-based when unset (the SDK default) or parentbased_*, not for the others', () => {
-    const parentBased = (sampler?: string) =>
-      readTelemetrySettings(
-        sampler === undefined ? {} : { OTEL_TRACES_SAMPLER: sampler },
-        undefined,
-      ).parentBasedSampling;
-    expect(parentBased()).toBe(true);
-    expect(parentBased('parentbased_traceidratio')).toBe(true);
-    expect(parentBased('ParentBased_Always_On')).toBe(true);
-    expect(parentBased('always_on')).toBe(false);
-    expect(parentBased('traceidratio')).toBe(false);
+  const read = (env: Record<string, string>) => readTelemetrySettings(env, undefined);
+
+  it('is parentbased_always_on with ratio 1 when unset (the SDK default)', () => {
+    expect(read({}).sampler).toEqual({ name: 'parentbased_always_on', ratio: 1 });
+  });
+
+  it('takes the name in any case and the ratio from OTEL_TRACES_SAMPLER_ARG', () => {
+    expect(
+      read({ OTEL_TRACES_SAMPLER: 'ParentBased_TraceIdRatio', OTEL_TRACES_SAMPLER_ARG: '0.1' })
+        .sampler,
+    ).toEqual({ name: 'parentbased_traceidratio', ratio: 0.1 });
+  });
+
+  it('warns and falls back on an unknown sampler or a ratio outside 0…1', () => {
+    const unknown = read({ OTEL_TRACES_SAMPLER: 'jaeger_remote' });
+    expect(unknown.sampler.name).toBe('parentbased_always_on');
+    expect(unknown.warnings.join('\n')).toContain('OTEL_TRACES_SAMPLER=jaeger_remote');
+    const badRatio = read({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' });
+    expect(badRatio.sampler).toEqual({ name: 'traceidratio', ratio: 1 });
+    expect(badRatio.warnings.join('\n')).toContain('OTEL_TRACES_SAMPLER_ARG=2');
+  });
+});
+
+describe('OTEL_BSP_*', () => {
+  it('passes whole numbers to the batch span processor and warns on others', () => {
+    const settings = readTelemetrySettings(
+      { OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_BSP_MAX_QUEUE_SIZE: 'lots' },
+      undefined,
+    );
+    expect(settings.batch).toEqual({ scheduledDelayMillis: 100 });
+    expect(settings.warnings.join('\n')).toContain('OTEL_BSP_MAX_QUEUE_SIZE=lots');
   });
 });
 

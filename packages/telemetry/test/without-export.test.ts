@@ -46,20 +46,20 @@ async function receiverOnDefaultPort(): Promise<OtlpReceiver | undefined> {
 }
 
 describe('without an OTLP endpoint', () => {
-  it('still propagates traceparent and correlates logs, but exports nothing', async () => {
+  it('makes no span, passes an incoming traceparent on unchanged, correlates logs, exports nothing', async () => {
     const defaultPortReceiver = await receiverOnDefaultPort();
     const { caller, producer } = await startPair({});
+    const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
-    const answer = await postJson(`${caller.origin}/caller/messages`, {
-      id: 'no-endpoint',
-      payload: 'hi',
-    });
+    const answer = await postJson(
+      `${caller.origin}/caller/messages`,
+      { id: 'no-endpoint', payload: 'hi' },
+      { traceparent: incoming },
+    );
     expect(answer.statusCode).toBe(200);
-    const traceparent = answer.body.producerHeaders?.traceparent;
-    // Sampled (flags 01) by the default parentbased_always_on sampler, so a mesh or collector
-    // downstream would record it.
-    expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-    const traceId = traceIdOf(traceparent);
+    // The same trace id and the same parent: no span of the caller's sits in between.
+    expect(answer.body.producerHeaders?.traceparent).toBe(incoming);
+    const traceId = traceIdOf(incoming);
 
     const producerLine = await producer.waitForLog(
       (line) => line.msg === 'producing' && line.id === 'no-endpoint',
@@ -67,11 +67,27 @@ describe('without an OTLP endpoint', () => {
     expect(producerLine.trace_id).toBe(traceId);
     const callerLine = await caller.waitForLog((line) => line.msg === 'request completed');
     expect(callerLine.trace_id).toBe(traceId);
+    expect(callerLine.span_id).toBe('00f067aa0ba902b7');
 
     // Shutdown would flush any buffered span: after it, still nothing may have arrived.
     expect(await caller.stop()).toBe(0);
     expect(await producer.stop()).toBe(0);
     if (defaultPortReceiver !== undefined) expect(defaultPortReceiver.contentTypes).toEqual([]);
+  });
+
+  it('starts no trace of its own: a request without trace context goes on without one', async () => {
+    const { caller, producer } = await startPair({});
+
+    const answer = await postJson(`${caller.origin}/caller/messages`, {
+      id: 'no-context',
+      payload: 'hi',
+    });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.body.producerHeaders?.traceparent).toBeUndefined();
+    const producerLine = await producer.waitForLog(
+      (line) => line.msg === 'producing' && line.id === 'no-context',
+    );
+    expect(producerLine.trace_id).toBeUndefined();
   });
 });
 

@@ -10,10 +10,11 @@ export interface CallerAnswer {
 export async function postJson(
   url: string,
   body: unknown,
+  headers: Record<string, string> = {},
 ): Promise<{ statusCode: number; body: CallerAnswer }> {
   const answer = await request(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
   return { statusCode: answer.statusCode, body: (await answer.body.json()) as CallerAnswer };
@@ -42,7 +43,7 @@ export function isAncestor(
 
 export const clientSpanOf = (spans: readonly ReceivedSpan[], service: string) =>
   spans.find((span) => span.serviceName === service && span.kind === SpanKind.CLIENT);
-/** A service's SERVER span: @fastify/otel's (the http instrumentation makes none for incoming requests). */
+/** A service's SERVER span (@s2s/telemetry's Fastify hooks make one per traced request). */
 export const serverSpanOf = (spans: readonly ReceivedSpan[], service: string) =>
   spans.find((span) => span.serviceName === service && span.kind === SpanKind.SERVER);
 /** Every SERVER span of a service in `spans`: one per request, never a second for the same one. */

@@ -7,12 +7,7 @@ import { redactEchoedHeaders, redactHeaders } from '@s2s/service-kit/redaction';
 import type { FastifyInstance } from 'fastify';
 import { FAULT_TOKEN_HEADER, faultTokenGuard } from '../fault-token.js';
 import { callerMessageRequestSchema, envelopeSchema, type Envelope } from '../schemas/messages.js';
-import {
-  activeTraceId,
-  boundedTracestate,
-  traceIdOfHeader,
-  withoutIncomingBaggage,
-} from '../trace.js';
+import { requestTraceContext } from '../trace.js';
 
 /** docs/contract.md, "Caller": outcome → the caller's HTTP status. */
 export const STATUS_BY_OUTCOME: Readonly<Record<Outcome, 200 | 502 | 503 | 504>> = {
@@ -70,32 +65,21 @@ export default async function messagesRoutes(fastify: FastifyInstance): Promise<
       // Before anything is sent: a refused fault knob never reaches the producer.
       faultToken.assertAllowed({ delay, responseCode }, request.headers[FAULT_TOKEN_HEADER]);
       const id = request.body.id ?? randomUUID();
-      const headers: Record<string, string> = {};
-      // With OpenTelemetry running, @s2s/telemetry writes the caller's context into the call (its
-      // client span's, or the server span's in an unsampled trace); without it, the incoming
-      // context is passed on as it came.
-      const { traceparent, tracestate } = request.headers;
-      const spanTraceId = activeTraceId();
-      if (spanTraceId === null && typeof traceparent === 'string') {
-        headers['traceparent'] = traceparent;
-        const bounded = boundedTracestate(tracestate);
-        if (bounded !== undefined) headers['tracestate'] = bounded;
-      }
+      // Read here, written into the call by the client alone (trace.ts).
+      const traceContext = requestTraceContext(request.headers);
 
-      const result = await withoutIncomingBaggage(() =>
-        fastify.producerClient.call({
-          method: 'POST',
-          path: '/producer/messages',
-          json: {
-            id,
-            payload,
-            ...(delay === undefined ? {} : { delay }),
-            ...(responseCode === undefined ? {} : { responseCode }),
-          },
-          requestId: request.id,
-          headers,
-        }),
-      );
+      const result = await fastify.producerClient.call({
+        method: 'POST',
+        path: '/producer/messages',
+        json: {
+          id,
+          payload,
+          ...(delay === undefined ? {} : { delay }),
+          ...(responseCode === undefined ? {} : { responseCode }),
+        },
+        requestId: request.id,
+        traceContext: traceContext.context,
+      });
 
       const envelope: Envelope = {
         id,
@@ -107,7 +91,7 @@ export default async function messagesRoutes(fastify: FastifyInstance): Promise<
         callerMetadata: fastify.identity.current(),
         callerHeaders: redactHeaders(request.headers),
         breaker: { state: result.breakerState },
-        traceId: spanTraceId ?? traceIdOfHeader(traceparent),
+        traceId: traceContext.traceId,
       };
       if (result.outcome !== 'ok') {
         request.log.info(

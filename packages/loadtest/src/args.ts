@@ -27,6 +27,12 @@ export interface CliOptions {
   startAt: number | undefined;
   /** `--run-id`: in every request id; shared by the workers of one run. */
   runId: string | undefined;
+  /**
+   * `--breaker-events`: the caller's events stream read for the breaker timeline; null for
+   * `off`; undefined for the default (`/caller/events` beside --url, read once per run: by the
+   * `--workers` parent, or by worker 0 of `--worker I/N`).
+   */
+  breakerEvents: URL | null | undefined;
 }
 
 /** `s2s-loadtest merge FILE… [--json F] [--html F] [--slo S]`. */
@@ -67,7 +73,8 @@ export const USAGE = `Usage: s2s-loadtest --url URL --rate N --duration 30s [opt
 
 Sends POST /caller/messages bodies at a fixed arrival rate (open model) and reports latency
 measured from each request's scheduled send time, counts by HTTP status, by outcome and by
-producer cluster and pod, and the circuit-breaker transitions seen in the caller's envelopes.
+producer cluster and pod, and the circuit breaker's transitions from the caller's own record
+(its events stream), with those seen in the envelopes as a second, inferred view.
 
 Required:
   --url URL             the caller, e.g. http://127.0.0.1:8080 (a URL without a path gets
@@ -105,6 +112,11 @@ Scale-out:
                         an ISO 8601 time with its zone, e.g. 2026-12-02T21:30:00Z (default:
                         now)
   --run-id ID           request ids are lt-ID-k; workers of one run share it (default: random)
+  --breaker-events URL|off
+                        the caller's GET /caller/events stream, read for the whole run: the
+                        breaker timeline is the caller's own record of its transitions
+                        (default: /caller/events beside --url, read once per run: by the
+                        --workers parent, or with --worker I/N by worker 0 only)
   merge FILE...         merge result files (or logs holding result lines) exactly, then print
                         and write the report as one run would
 
@@ -145,6 +157,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
         worker: { type: 'string' },
         'start-at': { type: 'string' },
         'run-id': { type: 'string' },
+        'breaker-events': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -215,8 +228,23 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
       worker,
       startAt,
       runId,
+      breakerEvents: parseBreakerEvents(optional(values, 'breaker-events')),
     },
   };
+}
+
+function parseBreakerEvents(text: string | undefined): URL | null | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'off') return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError('--breaker-events', `"${text}" is not a URL or off`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError('--breaker-events', `"${text}" must be http:// or https://`);
+  return url;
 }
 
 function parseMergeCommandLine(argv: readonly string[]): ParsedCommandLine {

@@ -100,6 +100,7 @@ async function runOne(options: CliOptions, signal: AbortSignal): Promise<LoadRes
     worker: options.worker,
     startAt: options.startAt,
     runId: options.runId,
+    breakerEvents: options.breakerEvents,
     signal,
     onProgress: live
       ? (progress) => process.stderr.write(`\r${renderProgress(progress)}\x1b[K`)

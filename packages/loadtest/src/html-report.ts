@@ -79,10 +79,28 @@ export function renderHtmlReport(report: LoadReport): string {
   });
 
   const totalMs = Math.max(report.durationMs, seconds.length * 1000);
-  const breakerChart = timelineChart({
-    title: 'Circuit breaker state seen in the envelopes',
+  const caller = report.callerBreaker;
+  const callerChart = timelineChart({
+    title: "Circuit breaker state: the caller's own record (GET /caller/events)",
     totalMs,
-    segments: breakerSegments(report, totalMs),
+    segments:
+      caller === null || (!caller.recorded && report.breakerTransitions.length === 0)
+        ? []
+        : breakerSegments(caller.initialState, report.breakerTransitions, totalMs),
+    colors: BREAKER_COLORS,
+    emptyText:
+      caller === null
+        ? 'not read (--breaker-events off)'
+        : `not recorded: ${caller.error ?? 'unknown'}`,
+  });
+  const envelopeChart = timelineChart({
+    title: 'Circuit breaker state seen in the envelopes (inferred from answers; can miss a cycle)',
+    totalMs,
+    segments: breakerSegments(
+      report.breakerStates.first,
+      report.envelopeBreakerTransitions,
+      totalMs,
+    ),
     colors: BREAKER_COLORS,
     emptyText: 'no breaker state in the answers (not the caller, or no answer)',
   });
@@ -124,13 +142,28 @@ export function renderHtmlReport(report: LoadReport): string {
       )
     : '';
 
-  const transitions =
-    report.breakerTransitions.length === 0
-      ? '<p>No breaker transitions seen.</p>'
-      : table(
-          ['at', 'from', 'to'],
-          report.breakerTransitions.map((t) => [formatDuration(t.atMs), t.from, t.to]),
-        );
+  let transitions: string;
+  if (caller === null) {
+    transitions = "<p>The caller's record was not read (<code>--breaker-events off</code>).</p>";
+  } else if (!caller.recorded && report.breakerTransitions.length === 0) {
+    transitions = `<p class="fail">The caller's breaker record is missing: ${escapeXml(caller.error ?? 'unknown')}. Only the envelope view below is available, and it can miss a cycle.</p>`;
+  } else {
+    transitions =
+      (caller.error === null
+        ? ''
+        : `<p class="fail">The caller's record is incomplete: ${escapeXml(caller.error)}</p>`) +
+      (report.breakerTransitions.length === 0
+        ? `<p>No breaker transitions in the caller's record: ${escapeXml(caller.initialState ?? 'unknown')} throughout.</p>`
+        : table(
+            ["at (caller's record)", 'from', 'to', "caller's time"],
+            report.breakerTransitions.map((t) => [
+              formatDuration(t.atMs),
+              t.from,
+              t.to,
+              t.at ?? '',
+            ]),
+          ));
+  }
 
   const generator = report.generator;
   const generatorBlock =
@@ -242,8 +275,10 @@ ${table(['measured from', 'p50', 'p90', 'p99', 'p99.9', 'max'], [latencyRow('sch
 ${producerBlock}
 <p class="meta">From each envelope's <code>producerMetadata</code> (<code>clusterName</code>, <code>podName</code>): a failover shows as requests moving from one cluster to the other.</p>
 <h2>Circuit breaker</h2>
-<figure>${breakerChart}</figure>
+<figure>${callerChart}</figure>
 ${transitions}
+<figure>${envelopeChart}</figure>
+<p class="meta">The second line is inferred from each answer's <code>breaker.state</code>: ${report.envelopeBreakerTransitions.length} change(s) seen there. It misses a cycle that happens between two answers; the first line is the caller's own record of every transition.</p>
 <h2>Latency distribution</h2>
 <figure>${distributionChart}</figure>
 </body>
@@ -255,13 +290,16 @@ function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-function breakerSegments(report: LoadReport, totalMs: number): TimelineSegment[] {
-  const first = report.breakerStates.first;
+function breakerSegments(
+  first: string | null,
+  transitions: LoadReport['breakerTransitions'],
+  totalMs: number,
+): TimelineSegment[] {
   if (first === null) return [];
   const segments: TimelineSegment[] = [];
   let state: string = first;
   let from = 0;
-  for (const t of report.breakerTransitions) {
+  for (const t of transitions) {
     segments.push({ fromMs: from, toMs: t.atMs, state });
     state = t.to;
     from = t.atMs;

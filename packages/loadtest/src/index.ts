@@ -9,7 +9,14 @@ export type {
   ProducerShare,
   GeneratorHealth,
   WorkerShare,
+  CallerBreakerSource,
 } from './result-types.js';
+export {
+  BreakerEventsWatcher,
+  defaultEventsUrl,
+  type CallerBreakerRecord,
+  type CallerTransition,
+} from './breaker-events.js';
 export {
   encodeResult,
   parseResults,

@@ -2,6 +2,7 @@
 // histogram lossless, every count, the per-second series with a histogram per second, the
 // breaker transitions it saw and its share of the schedule. A single run's report is the merge of
 // its one result (merge.ts), so a merged report and a single run's are computed the same way.
+import type { CallerBreakerRecord } from './breaker-events.js';
 import type { BreakerState } from './envelope.js';
 import {
   decodeHistogram,
@@ -80,6 +81,11 @@ export interface LoadResult extends MeasuredCounts {
   graceMs: number;
   /** This process's connection cap. */
   connections: number;
+  /**
+   * The caller's own breaker record (its `GET /caller/events` stream) over this run, `atMs` since
+   * this result's measured start; null when this process did not read it (workers but 0).
+   */
+  callerBreaker: CallerBreakerRecord | null;
 }
 
 type Encoded<T> = {
@@ -212,6 +218,21 @@ export function decodeResult(value: unknown, source: string): LoadResult {
   }
   if (!file.breaker || !Array.isArray(file.breaker.transitions)) fail('"breaker" is missing');
   if (!Array.isArray(file.byProducer)) fail('"byProducer" is missing');
+  const caller: unknown = (value as { callerBreaker?: unknown }).callerBreaker;
+  if (caller !== undefined && caller !== null) {
+    const record = caller as Partial<CallerBreakerRecord>;
+    if (
+      typeof record.url !== 'string' ||
+      typeof record.recorded !== 'boolean' ||
+      !Array.isArray(record.transitions) ||
+      !record.transitions.every(
+        (t) => typeof t === 'object' && t !== null && typeof t.atMs === 'number',
+      )
+    )
+      fail(
+        '"callerBreaker" is not { url, recorded, error, initialState, finalState, transitions }',
+      );
+  }
   const isCounts = (value: unknown): boolean => typeof value === 'object' && value !== null;
   file.seconds?.forEach((second, i) => {
     if (
@@ -243,6 +264,8 @@ export function decodeResult(value: unknown, source: string): LoadResult {
   const { format: _format, ...rest } = checked;
   return {
     ...rest,
+    // Written before the caller's record existed: none.
+    callerBreaker: checked.callerBreaker ?? null,
     latency: decode(checked.latency, 'run', 'latency'),
     serviceTime: decode(checked.serviceTime, 'run', 'serviceTime'),
     sendLag: decode(checked.sendLag, 'run', 'sendLag'),

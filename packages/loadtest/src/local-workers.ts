@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { CliOptions } from './args.js';
+import { BreakerEventsWatcher, defaultEventsUrl } from './breaker-events.js';
 import { parseResults, type LoadResult } from './load-result.js';
 import { SIDECAR_QUIT_URL_ENV } from './sidecar-quit.js';
 
@@ -55,6 +57,8 @@ export function workerArguments(
     '--result',
     worker.resultFile,
   ];
+  // One record of the caller's breaker per run: this parent process reads it (runLocalWorkers).
+  args.push('--breaker-events', 'off');
   if (options.delayMs !== undefined) args.push('--delay', String(options.delayMs));
   if (options.responseCode !== undefined)
     args.push('--response-code', String(options.responseCode));
@@ -72,6 +76,13 @@ export async function runLocalWorkers(
   cliFile: string,
   signal?: AbortSignal,
 ): Promise<LoadResult[]> {
+  // The caller's breaker record is read here, once, connected before any worker starts: a
+  // worker process that starts late would miss the first transitions.
+  const watcher =
+    options.breakerEvents === null
+      ? null
+      : new BreakerEventsWatcher(options.breakerEvents ?? defaultEventsUrl(options.url));
+  if (watcher) await watcher.start();
   const dir = await mkdtemp(join(tmpdir(), 's2s-loadtest-workers-'));
   const startAt = options.startAt ?? Date.now() + START_LEAD_MS;
   const runId = options.runId ?? randomBytes(4).toString('hex');
@@ -89,8 +100,15 @@ export async function runLocalWorkers(
       s.status === 'rejected' ? [(s.reason as Error).message] : [],
     );
     if (failures.length > 0) throw new WorkerFailure(failures.join('\n'));
-    return settled.map((s) => (s as PromiseFulfilledResult<LoadResult>).value);
+    const results = settled.map((s) => (s as PromiseFulfilledResult<LoadResult>).value);
+    if (watcher && results[0]) {
+      const measuredStart = results[0].measuredStartEpochMs - performance.timeOrigin;
+      // Relative to worker 0's measured start, as if worker 0 had read it.
+      results[0] = { ...results[0], callerBreaker: watcher.stop(measuredStart) };
+    }
+    return results;
   } finally {
+    watcher?.stop(0);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -9,6 +9,7 @@ import type { LoadResult, ProducerCounts, SecondCounts } from './load-result.js'
 import { BUCKETS_PER_DECADE, DISTRIBUTION_BUCKETS, DISTRIBUTION_FLOOR_MS } from './measurement.js';
 import type {
   BreakerTransitionSeen,
+  CallerBreakerSource,
   DistributionBucket,
   LoadReport,
   ProducerShare,
@@ -78,6 +79,7 @@ export function mergeResults(
   const distribution = new Array<number>(DISTRIBUTION_BUCKETS).fill(0);
   for (const r of ordered) r.distribution.forEach((count, i) => (distribution[i]! += count));
   const breaker = mergeBreaker(ordered, offsetMs);
+  const caller = callerRecord(ordered, offsetMs);
   const generator = judgeGenerator(sendLag, {
     maxSendLagP99Ms: options.maxSendLagP99Ms ?? DEFAULT_MAX_SEND_LAG_P99_MS,
     missingWorkers: missing,
@@ -94,7 +96,9 @@ export function mergeResults(
     latencyMs: summarise(latency),
     statusCounts: sumCounts(ordered.map((r) => r.statusCounts)),
     outcomeCounts: sumCounts(ordered.map((r) => r.outcomeCounts)),
-    breakerTransitions: breaker.transitions,
+    breakerTransitions: caller.transitions,
+    callerBreaker: caller.source,
+    envelopeBreakerTransitions: breaker.transitions,
     byProducer: mergeProducers(ordered),
     generator,
     workers: {
@@ -192,6 +196,35 @@ function mergeBreaker(
   const lastSeen = results.findLast((r) => r.breaker.last !== null)?.breaker.last ?? null;
   const last = results.length === 1 || transitions.length === 0 ? lastSeen : state;
   return { first, last, transitions };
+}
+
+/**
+ * The caller's own record: one per run, read by one worker (worker 0 by default). Should several
+ * workers have read it, the lowest index's is taken whole (they saw the same stream), never a
+ * mix that would double its transitions.
+ */
+function callerRecord(
+  results: readonly LoadResult[],
+  offsetMs: (r: LoadResult) => number,
+): { source: CallerBreakerSource | null; transitions: BreakerTransitionSeen[] } {
+  const result = results.find((r) => r.callerBreaker !== null);
+  const record = result?.callerBreaker;
+  if (!result || !record) return { source: null, transitions: [] };
+  return {
+    source: {
+      url: record.url,
+      recorded: record.recorded,
+      error: record.error,
+      initialState: record.initialState,
+      finalState: record.finalState,
+    },
+    transitions: record.transitions.map((t) => ({
+      atMs: round(t.atMs + offsetMs(result), 1),
+      from: t.from,
+      to: t.to,
+      at: t.at,
+    })),
+  };
 }
 
 function mergeProducers(results: readonly LoadResult[]): ProducerShare[] {

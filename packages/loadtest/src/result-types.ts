@@ -14,10 +14,27 @@ export interface LatencySummary {
 }
 
 export interface BreakerTransitionSeen {
-  /** Milliseconds since the start of the measured time, when the answer carrying the new state arrived. */
+  /**
+   * Milliseconds since the start of the measured time: when the caller's event arrived (its own
+   * record), or when the answer carrying the new state arrived (envelopes).
+   */
   atMs: number;
   from: BreakerState;
   to: BreakerState;
+  /** The caller's own time of the transition (ISO 8601); only in its record. */
+  at?: string;
+}
+
+/** Where the breaker timeline comes from: the caller's `GET /caller/events` stream. */
+export interface CallerBreakerSource {
+  /** The events URL read (by worker 0 when there are several). */
+  url: string;
+  /** True when the stream was open from before the measured start to the end of the run. */
+  recorded: boolean;
+  /** Why the record is missing or incomplete; null when complete. */
+  error: string | null;
+  initialState: BreakerState | null;
+  finalState: BreakerState | null;
 }
 
 /** One second of the measured time. Requests are counted in the second they were scheduled. */
@@ -101,10 +118,19 @@ export interface LoadReport {
   /** Keys: the envelope's outcome, "invalid" (answer without an envelope), "error" and "cancelled". */
   outcomeCounts: Record<string, number>;
   /**
-   * Breaker state changes seen in the envelopes' `breaker.state`, in arrival order. Merged from
-   * several workers: in time order, a change another worker already reported is left out.
+   * The caller's own breaker transitions (its `GET /caller/events` stream, read by one worker),
+   * none missed however short the cycle; empty when the stream could not be read, and then
+   * `callerBreaker.error` says why.
    */
   breakerTransitions: BreakerTransitionSeen[];
+  /** The source of `breakerTransitions`; null when the stream was not asked for (`--breaker-events off`). */
+  callerBreaker: CallerBreakerSource | null;
+  /**
+   * Inferred, not the caller's record: state changes seen in the envelopes' `breaker.state`, in
+   * arrival order (a cycle between two answers is missed). Merged from several workers: in time
+   * order, a change another worker already reported is left out.
+   */
+  envelopeBreakerTransitions: BreakerTransitionSeen[];
   /** Per producer cluster and pod, sorted by cluster then pod; requests no producer answered last. */
   byProducer: ProducerShare[];
   generator: GeneratorHealth;
@@ -133,6 +159,7 @@ export interface LoadReport {
   serviceTimeMs: LatencySummary;
   /** Same as `generator.sendLagMs` (kept for existing readers). */
   sendLagMs: { p50: number; p99: number; max: number };
+  /** First and last breaker state seen in the envelopes (inferred, like envelopeBreakerTransitions). */
   breakerStates: { first: BreakerState | null; last: BreakerState | null };
   timeseries: SecondSample[];
   latencyDistribution: DistributionBucket[];

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Pool, type Dispatcher } from 'undici';
+import { BreakerEventsWatcher, defaultEventsUrl } from './breaker-events.js';
 import { readEnvelope } from './envelope.js';
 import type { LoadResult } from './load-result.js';
 import { Measurement, type RequestRecord } from './measurement.js';
@@ -57,6 +58,12 @@ export interface LoadOptions {
   startAt?: number;
   /** In every request id (`lt-<runId>-<k>`); workers of one run share it. **Default:** random. */
   runId?: string;
+  /**
+   * The caller's `GET /caller/events` stream, read for the whole run: the report's breaker
+   * timeline is the caller's own record of its transitions. `null`: not read. **Default:**
+   * `/caller/events` beside `url` for worker 0 (one record per run), not read by the others.
+   */
+  breakerEvents?: string | URL | null;
 }
 
 export interface LoadProgress {
@@ -127,6 +134,18 @@ export async function runLoadResult(options: LoadOptions): Promise<LoadResult> {
   const faultTokenHeader = options.faultInjectionToken
     ? ['x-fault-injection-token', options.faultInjectionToken]
     : null;
+
+  const eventsUrl =
+    options.breakerEvents === null
+      ? null
+      : options.breakerEvents !== undefined
+        ? new URL(options.breakerEvents)
+        : worker.index === 0
+          ? defaultEventsUrl(url)
+          : null;
+  const watcher = eventsUrl ? new BreakerEventsWatcher(eventsUrl) : null;
+  // Connected (and the state on connect read) before t0, so the record covers the whole run.
+  if (watcher) await watcher.start();
 
   if (options.startAt !== undefined) {
     const wait = options.startAt - (performance.timeOrigin + performance.now());
@@ -247,6 +266,7 @@ export async function runLoadResult(options: LoadOptions): Promise<LoadResult> {
   const cancelledAt = performance.now();
   for (const request of [...pending]) request.cancel(cancelledAt);
   await pool.destroy().catch(() => undefined);
+  const callerBreaker = watcher ? watcher.stop(measuredStart) : null;
 
   const measuredEnd = Math.max(measuredEndPlanned, measurement.lastEndedAt);
   return {
@@ -261,6 +281,7 @@ export async function runLoadResult(options: LoadOptions): Promise<LoadResult> {
     warmupMs: warmupCount * intervalMs,
     graceMs,
     connections,
+    callerBreaker,
   };
 }
 

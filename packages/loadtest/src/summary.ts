@@ -47,18 +47,31 @@ export function renderSummary(report: LoadReport): string {
     lines.push(table(['connection error', 'count'], sortedEntries(report.errors)));
   }
   lines.push('');
-  if (report.breakerTransitions.length === 0) {
-    lines.push(
-      `breaker: no transitions seen${report.breakerStates.last ? ` (state ${report.breakerStates.last})` : ''}`,
-    );
+  const caller = report.callerBreaker;
+  if (caller === null) {
+    lines.push("breaker (caller's record): not read (--breaker-events off)");
+  } else if (!caller.recorded && report.breakerTransitions.length === 0) {
+    lines.push(`breaker (caller's record): NOT RECORDED: ${caller.error ?? 'unknown'}`);
   } else {
+    if (caller.error !== null) lines.push(`breaker (caller's record): INCOMPLETE: ${caller.error}`);
     lines.push(
-      table(
-        ['breaker at', 'from', 'to'],
-        report.breakerTransitions.map((t) => [formatDuration(t.atMs), t.from, t.to]),
-      ),
+      report.breakerTransitions.length === 0
+        ? `breaker (caller's record, ${caller.url}): no transitions (state ${caller.initialState ?? 'unknown'} throughout)`
+        : `breaker (caller's record, ${caller.url}): ${caller.initialState ?? '?'} at the start\n` +
+            table(
+              ['breaker at', 'from', 'to'],
+              report.breakerTransitions.map((t) => [formatDuration(t.atMs), t.from, t.to]),
+            ),
     );
   }
+  const inferred = report.envelopeBreakerTransitions;
+  lines.push(
+    `breaker seen in the envelopes (inferred, can miss a short cycle): ${
+      inferred.length === 0
+        ? `no change${report.breakerStates.last ? ` (state ${report.breakerStates.last})` : ''}`
+        : inferred.map((t) => `${formatDuration(t.atMs)} ${t.from}→${t.to}`).join(', ')
+    }`,
+  );
   if (report.byProducer.length > 0) {
     lines.push('');
     lines.push(

@@ -46,13 +46,13 @@ describe('envelope-aware counting', () => {
       upstream_error: 1,
       invalid: 1,
     });
-    expect(report.breakerTransitions.map(({ from, to }) => `${from}->${to}`)).toEqual([
+    expect(report.envelopeBreakerTransitions.map(({ from, to }) => `${from}->${to}`)).toEqual([
       'closed->open',
       'open->half_open',
       'half_open->open',
       'open->closed',
     ]);
-    const times = report.breakerTransitions.map((t) => t.atMs);
+    const times = report.envelopeBreakerTransitions.map((t) => t.atMs);
     expect(times).toEqual([...times].sort((a, b) => a - b));
     // Arrival 43 is scheduled at 420 ms, arrival 73 at 720 ms.
     expect(times[0]).toBeGreaterThanOrEqual(420);

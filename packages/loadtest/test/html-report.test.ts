@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtmlReport } from '../src/html-report.js';
 import { runLoad } from '../src/run-load.js';
 import type { LoadReport } from '../src/result-types.js';
-import { envelope, sendJson, startStub, type StubServer } from './stub-server.js';
+import { BreakerFeed, envelope, sendJson, startStub, type StubServer } from './stub-server.js';
 
 // Kept after the run (gitignored): open report.html or look at report.png.
 const artifacts = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
@@ -29,12 +29,18 @@ let report: LoadReport;
 
 beforeAll(async () => {
   let stallUntil = 0;
-  stub = await startStub((_req, res, arrival) => {
-    const answer = scriptedCaller(arrival);
-    if (arrival === 300) stallUntil = Date.now() + 600;
-    const wait = Math.max(stallUntil - Date.now(), answer.outcome === 'ok' ? 4 : 1);
-    setTimeout(() => sendJson(res, answer.status, envelope(answer.outcome, answer.state)), wait);
-  });
+  // The caller's own record follows the same script (its events stream).
+  const breaker = new BreakerFeed('closed');
+  stub = await startStub(
+    (_req, res, arrival) => {
+      const answer = scriptedCaller(arrival);
+      breaker.set(answer.state as 'closed' | 'open' | 'half_open');
+      if (arrival === 300) stallUntil = Date.now() + 600;
+      const wait = Math.max(stallUntil - Date.now(), answer.outcome === 'ok' ? 4 : 1);
+      setTimeout(() => sendJson(res, answer.status, envelope(answer.outcome, answer.state)), wait);
+    },
+    { breaker },
+  );
   // One connection keeps the answers in the scripted order (so the breaker cycle is exact).
   report = await runLoad({ url: stub.url, rate: 100, durationMs: 4000, connections: 1 });
   browser = await chromium.launch({
@@ -81,7 +87,8 @@ describe('HTML report', () => {
       expect.stringContaining('Latency percentiles'),
       expect.stringContaining('Throughput'),
       expect.stringContaining('Outcomes'),
-      expect.stringContaining('breaker'),
+      expect.stringContaining("the caller's own record"),
+      expect.stringContaining('seen in the envelopes'),
       expect.stringContaining('distribution'),
     ]);
     for (const chart of charts) {
@@ -91,6 +98,7 @@ describe('HTML report', () => {
     // Percentile lines p50/p90/p99/max; breaker bands closed → open → half_open → closed.
     expect(charts[0]!.dataPaths).toBe(4);
     expect(charts[3]!.dataPaths).toBe(4);
+    expect(charts[4]!.dataPaths).toBe(4);
     const text = (await page.textContent('body')) ?? '';
     expect(text).toContain('circuit_open');
     // The generator's own verdict and the producer split are in the page, not only the terminal.
@@ -105,12 +113,15 @@ describe('HTML report', () => {
     expect(requests).toEqual([pathToFileURL(file).href]);
   });
 
-  it('reports the scripted breaker cycle it draws', () => {
-    expect(report.breakerTransitions.map((t) => `${t.from}->${t.to}`)).toEqual([
-      'closed->open',
-      'open->half_open',
-      'half_open->closed',
-    ]);
+  it("reports the scripted breaker cycle it draws, from the caller's record and from the envelopes", () => {
+    for (const transitions of [report.breakerTransitions, report.envelopeBreakerTransitions]) {
+      expect(transitions.map((t) => `${t.from}->${t.to}`)).toEqual([
+        'closed->open',
+        'open->half_open',
+        'half_open->closed',
+      ]);
+    }
+    expect(report.callerBreaker).toMatchObject({ recorded: true, error: null });
     expect(report.outcomeCounts).toMatchObject({
       timeout: 3,
       upstream_error: 1,

@@ -95,6 +95,7 @@ function resultOf(
     warmupMs: 0,
     graceMs: 5000,
     connections: 64,
+    callerBreaker: null,
   };
 }
 
@@ -317,7 +318,7 @@ describe('merging workers of one run', () => {
     for (let k = 0; k < COUNT; k += 1) states[k] = k >= 1000 && k < 2000 ? 'open' : 'closed';
     const parts = [0, 1].map((index) => resultOf(records, index, 2, states));
     const report = mergeResults(parts);
-    expect(report.breakerTransitions.map((t) => `${t.from}->${t.to}`)).toEqual([
+    expect(report.envelopeBreakerTransitions.map((t) => `${t.from}->${t.to}`)).toEqual([
       'closed->open',
       'open->closed',
     ]);
@@ -351,7 +352,9 @@ describe('merging workers of one run', () => {
         ),
       },
     };
-    expect(mergeResults([onTime, late]).breakerTransitions).toEqual(onTime.breaker.transitions);
+    expect(mergeResults([onTime, late]).envelopeBreakerTransitions).toEqual(
+      onTime.breaker.transitions,
+    );
     // A worker whose clock put its measured start 2 s later: its seconds move by 2.
     const later = { ...parts[1]!, measuredStartEpochMs: EPOCH_START + 2000 };
     const shifted = mergeResults([parts[0]!, later]);

@@ -20,9 +20,16 @@ export async function startStub(
     arrival: number,
     body: string,
   ) => void,
+  options: { breaker?: BreakerFeed } = {},
 ): Promise<StubServer> {
   let arrivals = 0;
   const server = createServer((request, response) => {
+    // The caller's events stream: served by the feed, or absent as on a server that is not the caller.
+    if (request.method === 'GET' && request.url === '/caller/events') {
+      if (options.breaker) options.breaker.subscribe(response);
+      else sendJson(response, 404, { title: 'Not Found', status: 404 });
+      return;
+    }
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -83,4 +90,41 @@ export function envelope(
     breaker: { state: breakerState },
     traceId: null,
   };
+}
+
+/**
+ * A breaker whose transitions are streamed as the caller's `GET /caller/events` does
+ * (apps/caller/src/routes/events.ts): `event: breaker` with `{ state, from, at }`, the state on
+ * connect (from: null), then one event per transition.
+ */
+export class BreakerFeed {
+  private readonly streams = new Set<ServerResponse>();
+  constructor(public state: 'closed' | 'open' | 'half_open' = 'closed') {}
+
+  subscribe(response: ServerResponse): void {
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+    });
+    response.write('retry: 2000\n\n');
+    this.write(response, { state: this.state, from: null, at: new Date().toISOString() });
+    this.streams.add(response);
+    response.on('close', () => this.streams.delete(response));
+  }
+
+  /** A transition: sent at once to every connected client. */
+  set(state: 'closed' | 'open' | 'half_open'): void {
+    if (state === this.state) return;
+    const data = { state, from: this.state, at: new Date().toISOString() };
+    this.state = state;
+    for (const stream of this.streams) this.write(stream, data);
+  }
+
+  get clients(): number {
+    return this.streams.size;
+  }
+
+  private write(stream: ServerResponse, data: Record<string, unknown>): void {
+    stream.write(`event: breaker\ndata: ${JSON.stringify(data)}\n\n`);
+  }
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseCommandLine } from '../src/args.js';
 import { runLocalWorkers, WorkerFailure } from '../src/local-workers.js';
 import type { LoadReport } from '../src/result-types.js';
-import { envelope, sendJson, startStub, type StubServer } from './stub-server.js';
+import { BreakerFeed, envelope, sendJson, startStub, type StubServer } from './stub-server.js';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
@@ -118,30 +118,50 @@ describe('--workers N on one machine', () => {
 
 describe('a 2-worker run with a breaker cycle', () => {
   it(
-    "merges both workers' views of one breaker into one cycle and draws it (test-artifacts/two-workers-report.html)",
+    "reports the caller's own record of a cycle inside one second that the envelopes miss, once, in JSON and HTML (test-artifacts/two-workers-report.html)",
     async () => {
-      // The caller's breaker by the stub's clock: closed, open for 0.7 s, half-open, closed again.
+      // The caller's breaker by the stub's clock, streamed on GET /caller/events as the caller
+      // does: closed; open at 0.7 s; at 1.1 s a half-open trial that fails at once (open again
+      // in the same tick, so no answer can carry half_open); half_open at 1.5 s; closed at 1.55 s.
+      const breaker = new BreakerFeed('closed');
+      const timers: NodeJS.Timeout[] = [];
       let firstArrival = 0;
-      const cycling = await startStub((_req, res) => {
-        const now = Date.now();
-        firstArrival ||= now;
-        const at = now - firstArrival;
-        const cluster = at % 2 < 1 ? 'cluster-1' : 'cluster-2';
-        const answer = (status: number, outcome: string, state: string, answered: boolean) =>
+      const cycling = await startStub(
+        (_req, res) => {
+          const now = Date.now();
+          if (firstArrival === 0) {
+            firstArrival = now;
+            timers.push(
+              setTimeout(() => breaker.set('open'), 700),
+              setTimeout(() => {
+                breaker.set('half_open');
+                breaker.set('open');
+              }, 1100),
+              setTimeout(() => breaker.set('half_open'), 1500),
+              setTimeout(() => breaker.set('closed'), 1550),
+            );
+          }
+          const at = now - firstArrival;
+          const cluster = at % 2 < 1 ? 'cluster-1' : 'cluster-2';
+          const state = breaker.state;
+          const answered = state === 'closed';
           setTimeout(
             () =>
               sendJson(
                 res,
-                status,
-                envelope(outcome, state, 'x', answered ? { cluster, pod: `${cluster}-a` } : null),
+                answered ? 200 : 503,
+                envelope(
+                  answered ? 'ok' : 'circuit_open',
+                  state,
+                  'x',
+                  answered ? { cluster, pod: `${cluster}-a` } : null,
+                ),
               ),
             2,
           );
-        if (at < 700) answer(200, 'ok', 'closed', true);
-        else if (at < 1400) answer(503, 'circuit_open', 'open', false);
-        else if (at < 1500) answer(503, 'circuit_open', 'half_open', false);
-        else answer(200, 'ok', 'closed', true);
-      });
+        },
+        { breaker },
+      );
       try {
         const html = fileURLToPath(
           new URL('../test-artifacts/two-workers-report.html', import.meta.url),
@@ -169,21 +189,93 @@ describe('a 2-worker run with a breaker cycle', () => {
         expect(run.code, run.stderr).toBe(0);
         const report = JSON.parse(run.stdout) as LoadReport;
         expect(report.requests).toBe(500);
+        // One record for the run (the --workers parent read the stream), each transition once.
+        expect(report.callerBreaker).toMatchObject({
+          url: `${cycling.url}/caller/events`,
+          recorded: true,
+          error: null,
+          initialState: 'closed',
+          finalState: 'closed',
+        });
         expect(report.breakerTransitions.map((t) => `${t.from}->${t.to}`)).toEqual([
           'closed->open',
           'open->half_open',
+          'half_open->open',
+          'open->half_open',
           'half_open->closed',
         ]);
+        // open -> half_open -> open inside one second (here: the same tick).
+        const [, opened, reopened] = report.breakerTransitions;
+        expect(reopened!.atMs - opened!.atMs).toBeLessThan(1000);
+        expect(report.breakerTransitions.every((t) => typeof t.at === 'string')).toBe(true);
+        // The envelopes never carried that half_open: their inferred view misses the failed trial.
+        const inferred = report.envelopeBreakerTransitions.map((t) => `${t.from}->${t.to}`);
+        expect(inferred).not.toContain('half_open->open');
+        expect(inferred[0]).toBe('closed->open');
         expect(report.byProducer.map((p) => p.cluster)).toEqual(['cluster-1', 'cluster-2', null]);
-        expect(report.byProducer.at(-1)!.outcomeCounts).toEqual({
-          circuit_open: report.outcomeCounts.circuit_open,
-        });
+        expect(run.stderr).toContain("breaker (caller's record");
+        expect(run.stderr).toContain('breaker seen in the envelopes (inferred');
         const page = await readFile(html, 'utf8');
         expect(page).toContain('over 2 workers');
-        expect(page).toContain('half_open');
+        expect(page).toContain('the caller&#39;s own record');
+        // The caller's table: the failed trial's two rows.
+        expect(page).toMatch(/<td>open<\/td><td>half_open<\/td>/);
+        expect(page).toMatch(/<td>half_open<\/td><td>open<\/td>/);
+        expect(breaker.clients).toBe(0);
       } finally {
+        for (const timer of timers) clearTimeout(timer);
         await cycling.close();
       }
+    },
+    SEVERAL_PROCESSES_MS,
+  );
+
+  it(
+    'says plainly when the events stream is unreachable, rather than "no transitions"',
+    async () => {
+      // The shared stub answers GET /caller/events with 404, as a server that is not the caller.
+      const run = await runCli([
+        '--url',
+        stub.url,
+        '--rate',
+        '100',
+        '--duration',
+        '500ms',
+        '--warmup',
+        '0',
+        ...RELAXED,
+        '--json',
+        '-',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      const report = JSON.parse(run.stdout) as LoadReport;
+      expect(report.callerBreaker?.recorded).toBe(false);
+      expect(report.callerBreaker?.error).toMatch(/caller\/events: HTTP 404/);
+      expect(report.breakerTransitions).toEqual([]);
+      expect(run.stderr).toMatch(/breaker \(caller's record\): NOT RECORDED: GET .*HTTP 404/);
+      const refused = await runCli([
+        '--url',
+        stub.url,
+        '--rate',
+        '100',
+        '--duration',
+        '500ms',
+        '--warmup',
+        '0',
+        '--breaker-events',
+        'http://127.0.0.1:1/caller/events',
+        ...RELAXED,
+        '--html',
+        join(dir, 'unreachable.html'),
+      ]);
+      expect(refused.code, refused.stderr).toBe(0);
+      expect(refused.stdout).toMatch(
+        /NOT RECORDED: GET http:\/\/127\.0\.0\.1:1\/caller\/events: ECONNREFUSED/,
+      );
+      const page = await readFile(join(dir, 'unreachable.html'), 'utf8');
+      expect(page).toContain('breaker record is missing');
+      expect(page).toContain('ECONNREFUSED');
+      expect(page).not.toContain('No breaker transitions');
     },
     SEVERAL_PROCESSES_MS,
   );

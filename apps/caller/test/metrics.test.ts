@@ -113,6 +113,31 @@ describe('caller /metrics', () => {
     expect(await checkMetrics(after)).toEqual([]);
   });
 
+  it('counts an open event stream as in flight until the browser leaves, then as a 499', async () => {
+    producer = await startProducer();
+    caller = await buildTestCaller(producer.port);
+    const base = await listen(caller);
+    const leave = new AbortController();
+    const stream = await fetch(`${base}/caller/events`, { signal: leave.signal });
+    expect(stream.status).toBe(200);
+    expect(valueOf(await scrape(base), 'http_server_active_requests')).toBe(2);
+    leave.abort();
+    let text = '';
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      text = await scrape(base);
+      if (valueOf(text, 'http_server_active_requests') === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(valueOf(text, 'http_server_active_requests')).toBe(1);
+    expect(
+      valueOf(
+        text,
+        'http_server_request_duration_seconds_count{http_request_method="GET",http_route="/caller/events",http_response_status_code="499"}',
+      ),
+    ).toBe(1);
+  });
+
   it('labels requests with OpenTelemetry attribute names and counts every UI file as one route', async () => {
     producer = await startProducer();
     caller = await buildTestCaller(producer.port);

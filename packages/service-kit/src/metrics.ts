@@ -161,7 +161,12 @@ export const metricsPlugin = fp(
     fastify.addHook('onRequest', (request, reply, done) => {
       activeRequests.inc();
       reply.raw.once('close', () => {
-        if (ended.has(request) || reply.raw.writableFinished) return;
+        if (ended.has(request)) return;
+        // Finished without onResponse: a hijacked reply (the event stream) that the server ended.
+        if (reply.raw.writableFinished) {
+          end(request, reply, reply.raw.statusCode);
+          return;
+        }
         end(request, reply, CLIENT_CLOSED_STATUS);
         // The access line Fastify does not write for it (no "request completed" comes), in the
         // same shape (server.ts, AccessLogController) so a search on status 499 finds it.

@@ -4,12 +4,15 @@
  * its zones (`clusterset.local`, `cluster.local`, so the search-list walk of a pod's resolver
  * ends quickly), and REFUSED for names outside them (no recursion: there is no internet).
  * UDP only, like glibc's resolver for small answers. A short TTL keeps "stop the DNS server"
- * observable by clients that cache.
+ * observable by clients that cache. The resolver configuration of cluster-1 that points at it
+ * is written here too (writeResolvConf), so the simulation's DNS lives in this one file.
  */
 import dgram from 'node:dgram';
+import fs from 'node:fs';
+import path from 'node:path';
 import dnsPacket from 'dns-packet';
 
-export interface ClustersetDnsOptions {
+export interface ClusterSetDnsOptions {
   listen: { host: string; port: number };
   /** Fully qualified name (no trailing dot) → IPv4 address. */
   records: Record<string, string>;
@@ -28,7 +31,7 @@ export interface DnsAnswer {
 
 /** The decision for one question, separated from the socket so it can be tested directly. */
 export function answerFor(
-  options: Pick<ClustersetDnsOptions, 'records' | 'zones'>,
+  options: Pick<ClusterSetDnsOptions, 'records' | 'zones'>,
   name: string,
   type: string,
 ): DnsAnswer {
@@ -43,11 +46,11 @@ export function answerFor(
   return { rcode: inZone ? 'NXDOMAIN' : 'REFUSED', addresses: [] };
 }
 
-export class ClustersetDns {
+export class ClusterSetDns {
   private readonly socket = dgram.createSocket('udp4');
   queries = 0;
 
-  constructor(private readonly options: ClustersetDnsOptions) {
+  constructor(private readonly options: ClusterSetDnsOptions) {
     this.socket.on('message', (message, peer) => this.respond(message, peer));
     // A malformed datagram or an unreachable peer must not stop the server.
     this.socket.on('error', () => {});
@@ -101,4 +104,39 @@ export class ClustersetDns {
     });
     this.socket.send(response, peer.port, peer.address);
   }
+}
+
+/**
+ * cluster-1's resolver: `ip netns exec` bind-mounts /etc/netns/NS/resolv.conf over
+ * /etc/resolv.conf for the processes of that namespace. The search list and ndots mirror a
+ * Kubernetes pod in namespace istio-apps; `timeout:1 attempts:2` bounds a lookup while the DNS
+ * server is down (about 2 s per name, then EAI_AGAIN).
+ */
+export function writeResolvConf(namespace: string, nameserver: string): string {
+  const etc = path.join('/etc/netns', namespace);
+  fs.mkdirSync(etc, { recursive: true });
+  fs.writeFileSync(
+    path.join(etc, 'resolv.conf'),
+    [
+      '# written by @s2s/clusterset-sim: the clusterset DNS of cluster-1',
+      `nameserver ${nameserver}`,
+      'search istio-apps.svc.cluster.local svc.cluster.local cluster.local',
+      'options ndots:5 timeout:1 attempts:2',
+      '',
+    ].join('\n'),
+  );
+  return etc;
+}
+
+/** Removes /etc/netns/NS of every namespace given; returns what it removed. */
+export function removeResolvConfs(namespaces: string[]): string[] {
+  const removed: string[] = [];
+  for (const name of namespaces) {
+    const etc = path.join('/etc/netns', name);
+    if (fs.existsSync(etc)) {
+      fs.rmSync(etc, { recursive: true, force: true });
+      removed.push(etc);
+    }
+  }
+  return removed;
 }

@@ -1,60 +1,74 @@
 #!/usr/bin/env node
 /**
- * Entry of the harness's own processes: `node helper-main.js ROLE CONFIG_JSON CONTROL_SOCKET`,
- * started inside a namespace with `ip netns exec`. Each one serves until SIGTERM/SIGINT.
+ * Entry of the harness's own Node processes: `node helper-main.js ROLE CONFIG_JSON
+ * CONTROL_SOCKET`, started inside a namespace with `ip netns exec`. Each one serves until
+ * SIGTERM/SIGINT. (The link delayers are Python: helpers/link-delayer.py.)
  */
 import type http from 'node:http';
-import { ClustersetBalancer } from './clusterset-balancer.js';
-import type { ClustersetBalancerOptions } from './clusterset-balancer.js';
-import { ClustersetDns } from './clusterset-dns.js';
-import type { ClustersetDnsOptions } from './clusterset-dns.js';
+import { ClusterSetDns } from './clusterset-dns.js';
+import type { ClusterSetDnsOptions } from './clusterset-dns.js';
 import { serveControl } from './control-channel.js';
 import type { ControlHandler } from './control-channel.js';
+import { McsExporter, McsImporter } from './endpoints-controller.js';
+import type {
+  ClusterReport,
+  McsExporterOptions,
+  McsImporterOptions,
+} from './endpoints-controller.js';
 import { IngressGateway } from './ingress-gateway.js';
 import type { IngressGatewayOptions } from './ingress-gateway.js';
-import { LinkShaper } from './link-shaper.js';
-import type { CutMode, LinkShaperOptions } from './link-shaper.js';
+import type { McsSettings } from './plan.js';
 
-export type HelperRole = 'link-shaper' | 'balancer' | 'dns' | 'gateway';
+export type HelperRole = 'dns' | 'gateway' | 'mcs-importer' | 'mcs-exporter';
 
 async function start(
   role: HelperRole,
   config: unknown,
 ): Promise<{ handler: ControlHandler; close: () => Promise<void> }> {
   switch (role) {
-    case 'link-shaper': {
-      const shaper = new LinkShaper(config as LinkShaperOptions);
-      await shaper.listen();
+    case 'mcs-importer': {
+      const importer = new McsImporter(config as McsImporterOptions);
+      await importer.start();
       return {
         handler: (action, body) => {
-          const args = (body ?? {}) as { rttMs?: number; jitterMs?: number; mode?: CutMode };
-          if (action === 'status') return shaper.stats();
-          if (action === 'shape') return shaper.shape(args);
-          if (action === 'cut') return shaper.cut(args.mode ?? 'blackhole');
-          if (action === 'heal') return shaper.heal();
+          if (action === 'status') return importer.status();
+          if (action === 'report') {
+            importer.receive(body as ClusterReport);
+            return { ok: true };
+          }
+          if (action === 'configure') return importer.configure(body as Partial<McsSettings>);
           throw new Error(`unknown action ${action}`);
         },
-        close: () => shaper.close(),
+        close: () => importer.close(),
       };
     }
-    case 'balancer': {
-      const balancer = new ClustersetBalancer(config as ClustersetBalancerOptions);
-      await balancer.listen();
+    case 'mcs-exporter': {
+      const exporter = new McsExporter(config as McsExporterOptions);
+      exporter.start();
       return {
-        handler: (action) => {
-          if (action === 'status') {
-            return {
-              endpoints: balancer.endpoints(),
-              refusedNoEndpoint: balancer.refusedNoEndpoint,
-            };
+        handler: (action, body) => {
+          const { name } = (body ?? {}) as { name?: string };
+          if (action === 'status') return exporter.status();
+          if (action === 'terminating' || action === 'started') {
+            if (!name) throw new Error(`${action} needs a pod name`);
+            if (action === 'terminating') exporter.terminating(name);
+            else exporter.started(name);
+            return exporter.status();
+          }
+          if (action === 'stop-reporting' || action === 'resume-reporting') {
+            exporter.setReporting(action === 'resume-reporting');
+            return exporter.status();
           }
           throw new Error(`unknown action ${action}`);
         },
-        close: () => balancer.close(),
+        close: () => {
+          exporter.close();
+          return Promise.resolve();
+        },
       };
     }
     case 'dns': {
-      const dns = new ClustersetDns(config as ClustersetDnsOptions);
+      const dns = new ClusterSetDns(config as ClusterSetDnsOptions);
       await dns.listen();
       return {
         handler: (action) => {

@@ -1,25 +1,36 @@
-export {
-  ClusterSet,
-  DEFAULT_STATE_ROOT,
-  PRODUCER_REPLICAS,
-  assertCanSimulate,
-  downClusterSet,
-  upClusterSet,
-} from './clusterset.js';
+export { ClusterSet } from './handle.js';
+export type {
+  AllLinksControl,
+  EndpointStatus,
+  LinkControl,
+  ProcessStatus,
+  ProducerClusterControl,
+} from './handle.js';
+export { DEFAULT_MCS, assertCanSimulate, upClusterSet } from './lifecycle.js';
+export type { ClusterSetOptions } from './lifecycle.js';
+export { downClusterSet } from './teardown.js';
+export type { DownOptions } from './teardown.js';
+export { DEFAULT_STATE_ROOT } from './processes.js';
+export type { LinkState } from './processes.js';
+export type { McsImporterStatus, RulesetChange } from './endpoints-controller.js';
 export type {
   AppLaunch,
-  ClusterSetOptions,
-  DownOptions,
+  CutMode,
+  LinkSettings,
+  McsReportSettings,
+  McsSettings,
+  ProbeSettings,
   ProcessName,
-  ProcessStatus,
-} from './clusterset.js';
-export type { EndpointStatus } from './clusterset-balancer.js';
-export type { CutMode, LinkState, LinkStats } from './link-shaper.js';
+} from './plan.js';
 export {
   CALLER_CLUSTER,
   CLUSTERSET_HOST,
   PRODUCER_CLUSTER,
+  PRODUCER_CLUSTER_2,
+  PRODUCER_CLUSTER_IDS,
+  PRODUCER_REPLICAS,
+  REPLICAS_BY_CLUSTER,
   SERVICE_PORT,
   topologyFor,
 } from './topology.js';
-export type { Topology } from './topology.js';
+export type { ProducerClusterId, ReplicaName, Topology } from './topology.js';

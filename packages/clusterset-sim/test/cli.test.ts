@@ -22,7 +22,12 @@ describe('clusterset-sim CLI', () => {
   it('prints the usage for --help', async () => {
     const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/up\s+create both clusters/);
+    expect(stdout).toMatch(
+      /up\s+create cluster-1 \(caller\) and the exporting cluster-2 and cluster-3/,
+    );
+    for (const verb of ['kill', 'cut', 'slow', 'stop-reporting', 'resume-reporting', 'mcs']) {
+      expect(stdout).toMatch(new RegExp(`^  ${verb} `, 'm'));
+    }
   });
 
   it('exits 2 naming the problem for an unknown command or a bad flag value', async () => {
@@ -32,6 +37,9 @@ describe('clusterset-sim CLI', () => {
     const bad = await runCli(['up', '--rtt-ms', 'fast']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--rtt-ms');
+    const noCluster = await runCli(['cut', '--cluster', 'cluster-9']);
+    expect(noCluster.code).toBe(2);
+    expect(noCluster.stderr).toContain('--cluster cluster-2, cluster-3 or all');
   });
 
   it('reports that nothing is up for status on an unused instance', async () => {
@@ -45,8 +53,17 @@ describe('topologyFor', () => {
   it('keeps every address in 198.18.0.0/15 and apart between instances', () => {
     const seen = new Set<string>();
     for (const instance of [0, 1, 15]) {
-      const { addresses } = topologyFor(instance);
-      for (const address of Object.values(addresses).flat()) {
+      const { addresses, producerClusters } = topologyFor(instance);
+      const all = [
+        ...Object.values(addresses).flat(),
+        ...producerClusters.flatMap((cluster) =>
+          Object.entries(cluster.addresses)
+            .filter(([key]) => key !== 'podSubnet')
+            .map(([, address]) => address),
+        ),
+      ];
+      // producers lists the pod addresses again: count each once.
+      for (const address of new Set(all)) {
         expect(address).toMatch(/^198\.1[89]\.\d+\.\d+$/);
         expect(seen.has(address)).toBe(false);
         seen.add(address);
@@ -56,9 +73,12 @@ describe('topologyFor', () => {
   });
 
   it('names interfaces within the 15-character limit of Linux', () => {
-    const { veths } = topologyFor(15);
-    for (const name of Object.values(veths).flatMap((pair) => Object.values(pair))) {
-      expect(name.length).toBeLessThanOrEqual(15);
-    }
+    const { veths, producerClusters } = topologyFor(15);
+    const names = [
+      ...Object.values(veths.host),
+      ...producerClusters.flatMap((cluster) => Object.values(cluster.veths)),
+    ];
+    expect(names).toHaveLength(10);
+    for (const name of names) expect(name.length).toBeLessThanOrEqual(15);
   });
 });

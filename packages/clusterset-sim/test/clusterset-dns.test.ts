@@ -1,6 +1,6 @@
 import { Resolver } from 'node:dns/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClustersetDns, answerFor } from '../src/clusterset-dns.js';
+import { ClusterSetDns, answerFor } from '../src/clusterset-dns.js';
 
 const NAME = 'sample-producer.istio-apps.svc.clusterset.local';
 const records = { [NAME]: '198.18.3.10' };
@@ -28,15 +28,15 @@ describe('answerFor', () => {
   });
 });
 
-describe('ClustersetDns over UDP', () => {
-  let server: ClustersetDns | null = null;
+describe('ClusterSetDns over UDP', () => {
+  let server: ClusterSetDns | null = null;
   afterEach(async () => {
     await server?.close();
     server = null;
   });
 
   it('serves the record to a standard resolver with the configured TTL', async () => {
-    server = new ClustersetDns({ listen: { host: '127.0.0.1', port: 0 }, records, ttlSeconds: 2 });
+    server = new ClusterSetDns({ listen: { host: '127.0.0.1', port: 0 }, records, ttlSeconds: 2 });
     const { port } = await server.listen();
     const resolver = new Resolver({ timeout: 1000, tries: 1 });
     resolver.setServers([`127.0.0.1:${port}`]);

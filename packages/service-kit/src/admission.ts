@@ -12,8 +12,9 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { problem, sendProblem } from './problem.js';
+import { installRequestQueue, type RequestQueueOptions } from './request-queue.js';
 
 export interface AdmissionOptions {
   /**
@@ -28,6 +29,12 @@ export interface AdmissionOptions {
   sampleIntervalMs?: number;
   /** The Retry-After of a refusal, in seconds. **Default:** `2` */
   retryAfterSeconds?: number;
+  /**
+   * The fair request queue in front of the app (request-queue.ts): probes and /metrics are
+   * handled on arrival, a burst waits in turns, and a request that waited too long is refused.
+   * `false` leaves the server's listener alone. **Default:** the queue's defaults
+   */
+  queue?: Omit<RequestQueueOptions, 'onShed' | 'retryAfterSeconds'> | false;
 }
 
 declare module 'fastify' {
@@ -103,6 +110,23 @@ export const admissionPlugin = fp(
     });
     fastify.decorate('admission', { pressure: () => pressure });
 
+    const refused = fastify.hasDecorator('metrics')
+      ? new Counter({
+          name: 'admission_refused_total',
+          help: 'Requests refused with 503 by admission control, by reason (queue_delay: waited too long in the fair queue).',
+          labelNames: ['reason'] as const,
+          registers: [fastify.metrics.registry],
+        })
+      : undefined;
+    if (options.queue !== false) {
+      const queue = installRequestQueue(fastify.server, {
+        ...options.queue,
+        retryAfterSeconds: Number(retryAfter),
+        onShed: () => refused?.inc({ reason: 'queue_delay' }),
+      });
+      fastify.addHook('onClose', async () => queue.uninstall());
+    }
+
     if (fastify.hasDecorator('metrics')) {
       new Gauge({
         name: 'admission_refusing',
@@ -116,6 +140,7 @@ export const admissionPlugin = fp(
 
     fastify.addHook('onRequest', async (request, reply) => {
       if (pressure === null || request.routeOptions.config.admission === false) return;
+      refused?.inc({ reason: pressure });
       reply.header('retry-after', retryAfter);
       return sendProblem(
         reply,

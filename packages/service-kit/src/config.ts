@@ -23,6 +23,9 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export const commonConfigProperties = {
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  // A second listener that answers only the probes and /metrics (probes.ts): its own accept
+  // queue, so a burst of connections on PORT never delays the kubelet. Unset: probes on PORT only.
+  PROBE_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   MAX_DELAY_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 30_000 }),
   // 5 s lets the endpoint removal reach every sidecar before the server stops accepting.
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 5_000 }),

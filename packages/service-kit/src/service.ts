@@ -15,7 +15,7 @@ export interface ServiceFoundationOptions {
   /** Service name shown in the identity metadata, e.g. `'sample-caller'`. */
   service: string;
   /** The service's validated config (`fastify.config`); its identity variables feed `fastify.identity`. */
-  config: IdentityEnv & object;
+  config: IdentityEnv & { PROBE_PORT?: number | undefined; HOST?: string | undefined } & object;
   /** Identity to report. **Default:** resolved from the config's identity variables. */
   identity?: IdentityResolver | undefined;
   /** Base URL of the GKE metadata server, or `false` to never ask it. **Default:** the GKE one. */
@@ -33,7 +33,10 @@ export async function registerServiceFoundation(
   // No body on 204/205/304, Retry-After on every 503, whoever answers.
   await fastify.register(responseRulesPlugin);
   // Readiness checks nothing downstream: an outage of an upstream must not take this service out.
-  await fastify.register(probesPlugin);
+  const { PROBE_PORT, HOST } = options.config;
+  await fastify.register(probesPlugin, {
+    listen: PROBE_PORT === undefined ? undefined : { port: PROBE_PORT, host: HOST ?? '0.0.0.0' },
+  });
   await fastify.register(metricsPlugin, {
     service: options.service,
     version: options.config.APP_VERSION || 'unknown',

@@ -108,7 +108,7 @@ describe('Services and their pods', () => {
   });
 
   it.each(everyApp)(
-    '%s: %s Service targetPort, containerPort and probe ports agree',
+    '%s: %s Service targetPort and containerPort agree; probes go to PROBE_PORT',
     (_o, app, objects) => {
       const container = containerOf(objects, app);
       const port = service(objects, app).spec.ports[0];
@@ -117,13 +117,21 @@ describe('Services and their pods', () => {
       );
       expect(named?.containerPort).toBe(APP_PORT);
       expect(envValue(container, 'PORT')).toBe(String(APP_PORT));
+      // The probes go to the probe listener (PROBE_PORT): its own accept queue, so a burst of
+      // connections on the Service's port never delays them.
+      const probes = container.ports?.find((p) => p.name === 'probes');
+      expect(probes?.containerPort).toBeDefined();
+      expect(probes?.containerPort).not.toBe(APP_PORT);
+      expect(envValue(container, 'PROBE_PORT')).toBe(String(probes?.containerPort));
       for (const probe of [
         container.startupProbe,
         container.livenessProbe,
         container.readinessProbe,
       ]) {
-        expect([named?.name, APP_PORT]).toContain(probe?.httpGet?.port);
+        expect(['probes', probes?.containerPort]).toContain(probe?.httpGet?.port);
       }
+      // Nothing else reaches it: the Service exposes the app port only.
+      expect(service(objects, app).spec.ports).toHaveLength(1);
     },
   );
 

@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { freePort } from '@s2s/test-support/free-port';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCommand, deployCommand, parseDockerfile, stage } from './support/dockerfile.js';
 import { render } from './support/kustomize.js';
@@ -169,6 +170,8 @@ describe.each(apps)('pnpm deploy of @s2s/%s (the runtime stage)', (app) => {
 describe('the deployed apps, started alone like the image (Dockerfile CMD) with their manifest env', () => {
   let producer: RunningApp;
   let caller: RunningApp;
+  // PROBE_PORT of each app: the manifests' fixed port would collide on one machine.
+  const probePorts = new Map<AppName, number>();
 
   beforeAll(async () => {
     // Started the way the image starts them: the Dockerfile's CMD, from the deploy folder.
@@ -176,10 +179,11 @@ describe('the deployed apps, started alone like the image (Dockerfile CMD) with 
       const runtime = stage(parseDockerfile(fromRepo('apps', app, 'Dockerfile')), 'runtime');
       return runtime.instructions.filter((i) => i.keyword === 'CMD').at(-1)?.json ?? [];
     };
+    for (const app of apps) probePorts.set(app, await freePort());
     producer = await startApp({
       command: startOf('producer'),
       cwd: deployDirs.get('producer') as string,
-      env: baseEnv('producer', {}),
+      env: baseEnv('producer', { PROBE_PORT: String(probePorts.get('producer')) }),
     });
     running.push(producer);
     const producerPort = new URL(producer.url).port;
@@ -188,6 +192,7 @@ describe('the deployed apps, started alone like the image (Dockerfile CMD) with 
     const callerEnv = baseEnv('caller', {
       PRODUCER_URL: `http://${CLUSTERSET_HOST}:8080`,
       PRODUCER_CONNECT_TO: `${CLUSTERSET_HOST}:8080:127.0.0.1:${producerPort}`,
+      PROBE_PORT: String(probePorts.get('caller')),
     });
     expect(
       new URL(manifestEnv(containerOf(callerCluster, 'sample-caller'))['PRODUCER_URL'] as string)
@@ -201,18 +206,26 @@ describe('the deployed apps, started alone like the image (Dockerfile CMD) with 
     running.push(caller);
   });
 
-  it.each(apps)('%s answers its manifest probe paths with 200', async (app) => {
-    const container = containerOf(manifests, `sample-${app}`);
-    const target = app === 'caller' ? caller : producer;
-    for (const probe of [
-      container.startupProbe,
-      container.livenessProbe,
-      container.readinessProbe,
-    ]) {
-      const response = await get(`${target.url}${probe?.httpGet?.path}`);
-      expect(response.status, `${app} ${probe?.httpGet?.path}`).toBe(200);
-    }
-  });
+  it.each(apps)(
+    '%s answers its manifest probe paths with 200 on the port each probe names',
+    async (app) => {
+      const container = containerOf(manifests, `sample-${app}`);
+      const target = app === 'caller' ? caller : producer;
+      for (const probe of [
+        container.startupProbe,
+        container.livenessProbe,
+        container.readinessProbe,
+      ]) {
+        // On the port the probe names: the probe listener for `probes`, as the kubelet does.
+        const origin =
+          probe?.httpGet?.port === 'probes'
+            ? `http://127.0.0.1:${probePorts.get(app)}`
+            : target.url;
+        const response = await get(`${origin}${probe?.httpGet?.path}`);
+        expect(response.status, `${app} ${probe?.httpGet?.path} on ${origin}`).toBe(200);
+      }
+    },
+  );
 
   it('the caller serves its UI from the deployed package', async () => {
     const response = await get(`${caller.url}/`);

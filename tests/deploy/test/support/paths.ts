@@ -12,6 +12,7 @@ export const fromRepo = (...segments: string[]): string => join(repoRoot, ...seg
 export const overlays = [
   'k8s/overlays/caller-cluster',
   'k8s/overlays/producer-cluster',
+  'k8s/overlays/producer-cluster-2',
   'k8s/overlays/single-cluster',
   'k8s/overlays/dev/caller-cluster',
   'k8s/overlays/dev/producer-cluster',

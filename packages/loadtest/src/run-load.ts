@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Pool, type Dispatcher } from 'undici';
 import { BreakerEventsWatcher, defaultEventsUrl } from './breaker-events.js';
 import { readEnvelope } from './envelope.js';
+import { Http1Pool, type Http1Handler } from './http1-pool.js';
 import type { LoadResult } from './load-result.js';
 import { Measurement, type RequestRecord } from './measurement.js';
 import { mergeResults } from './merge.js';
@@ -118,22 +118,29 @@ export async function runLoadResult(options: LoadOptions): Promise<LoadResult> {
   let total = warmupCount + measuredCount;
 
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const pool = new Pool(url.origin, {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new RangeError(`url must be http:// or https://, not ${url.protocol}`);
+  const pool = new Http1Pool(url, {
     connections,
-    pipelining: 1,
+    requestTimeoutMs,
     // Stays below Node's default 5 s server keep-alive so the pool never reuses a socket the
     // server is about to close.
-    keepAliveTimeout: 4000,
-    headersTimeout: requestTimeoutMs,
-    bodyTimeout: requestTimeoutMs,
-    connectTimeout: Math.min(10_000, requestTimeoutMs),
+    keepAliveTimeoutMs: 4000,
+    maxBodyBytes: MAX_BODY_BYTES,
   });
-  const path = url.pathname + url.search;
   const runId = options.runId ?? randomBytes(4).toString('hex');
   const bodyTail = buildBodyTail(options);
-  const faultTokenHeader = options.faultInjectionToken
-    ? ['x-fault-injection-token', options.faultInjectionToken]
-    : null;
+  // Everything of a request but its id, built once: each request is one string and one write.
+  const token = options.faultInjectionToken;
+  if (token !== undefined && /[\r\n]/.test(token))
+    throw new RangeError('faultInjectionToken must not contain a line break');
+  const head =
+    `POST ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n` +
+    `content-type: application/json\r\n` +
+    (token ? `x-fault-injection-token: ${token}\r\n` : '') +
+    'x-request-id: ';
+  // The body is {"id":"<id>"<tail>: 8 bytes around the id (which is ASCII) plus the tail's.
+  const bodyBytesAroundId = 8 + Buffer.byteLength(bodyTail);
 
   const eventsUrl =
     options.breakerEvents === null
@@ -187,15 +194,7 @@ export async function runLoadResult(options: LoadOptions): Promise<LoadResult> {
     pending.add(request);
     sent += 1;
     pool.dispatch(
-      {
-        path,
-        method: 'POST',
-        // A flat name/value array: undici takes it without walking an object per request.
-        headers: faultTokenHeader
-          ? ['content-type', 'application/json', 'x-request-id', id, ...faultTokenHeader]
-          : ['content-type', 'application/json', 'x-request-id', id],
-        body: `{"id":"${id}"${bodyTail}`,
-      },
+      `${head}${id}\r\ncontent-length: ${bodyBytesAroundId + id.length}\r\n\r\n{"id":"${id}"${bodyTail}`,
       request,
     );
   };
@@ -265,7 +264,7 @@ export async function runLoadResult(options: LoadOptions): Promise<LoadResult> {
   options.signal?.removeEventListener('abort', onAbort);
   const cancelledAt = performance.now();
   for (const request of [...pending]) request.cancel(cancelledAt);
-  await pool.destroy().catch(() => undefined);
+  pool.destroy();
   const callerBreaker = watcher ? watcher.stop(measuredStart) : null;
 
   const measuredEnd = Math.max(measuredEndPlanned, measurement.lastEndedAt);
@@ -293,12 +292,9 @@ function buildBodyTail(options: LoadOptions): string {
   return `${tail}}`;
 }
 
-/** One request's undici handler: notes when it hit the socket and collects a JSON body. */
-class LoadRequest implements Dispatcher.DispatchHandler {
+/** One request: notes when it hit the socket, reads the envelope of its answer. */
+class LoadRequest implements Http1Handler {
   private sentAt: number | null = null;
-  private statusCode: number | null = null;
-  private chunks: Buffer[] | null = null;
-  private bodyBytes = 0;
   private settled = false;
 
   constructor(
@@ -308,47 +304,20 @@ class LoadRequest implements Dispatcher.DispatchHandler {
     private readonly onFinish: (request: LoadRequest, record: RequestRecord) => void,
   ) {}
 
-  onRequestStart(): void {
-    // undici calls this when it writes the request to a socket: the send time a closed-loop
-    // tool would measure from.
+  onSent(): void {
     this.sentAt = performance.now();
   }
 
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
-    this.statusCode = statusCode;
-    const contentType = headers['content-type'];
-    // Only JSON bodies can be envelopes; other bodies are drained without being kept.
-    if (typeof contentType === 'string' && contentType.includes('json')) this.chunks = [];
-  }
-
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.chunks === null) return;
-    this.bodyBytes += chunk.length;
-    if (this.bodyBytes > MAX_BODY_BYTES) this.chunks = null;
-    else this.chunks.push(chunk);
-  }
-
-  onResponseEnd(): void {
+  onResponse(statusCode: number, body: Buffer | null): void {
     const endedAt = performance.now();
-    const chunks = this.chunks;
-    // An envelope is small and usually arrives in one chunk: skip the copy then.
-    const body =
-      chunks === null
-        ? null
-        : chunks.length === 1
-          ? chunks[0]!.toString('utf8')
-          : Buffer.concat(chunks).toString('utf8');
-    const envelope = readEnvelope(body);
+    // Only JSON bodies are kept by the pool: only they can be envelopes.
+    const envelope = readEnvelope(body === null ? null : body.toString('utf8'));
     this.settle({
       scheduledAt: this.scheduledAt,
       dispatchedAt: this.dispatchedAt,
       sentAt: this.sentAt,
       endedAt,
-      statusCode: this.statusCode,
+      statusCode,
       outcome: envelope.outcome,
       breakerState: envelope.breakerState,
       errorCode: null,
@@ -357,7 +326,7 @@ class LoadRequest implements Dispatcher.DispatchHandler {
     });
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onError(code: string): void {
     this.settle({
       scheduledAt: this.scheduledAt,
       dispatchedAt: this.dispatchedAt,
@@ -366,7 +335,7 @@ class LoadRequest implements Dispatcher.DispatchHandler {
       statusCode: null,
       outcome: 'error',
       breakerState: null,
-      errorCode: (error as { code?: string }).code ?? error.name,
+      errorCode: code,
       producerCluster: null,
       producerPod: null,
     });
@@ -391,7 +360,6 @@ class LoadRequest implements Dispatcher.DispatchHandler {
   private settle(record: RequestRecord): void {
     if (this.settled) return;
     this.settled = true;
-    this.chunks = null;
     this.onFinish(this, record);
   }
 }

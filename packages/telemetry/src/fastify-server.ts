@@ -12,10 +12,10 @@
 //   extracted remote context, so whoever calls onwards (@s2s/service-client) continues that
 //   trace; a request without any runs as if telemetry were not there.
 // Either way, when the request has a trace context its log lines carry trace_id, span_id and
-// trace_flags (the fields @opentelemetry/instrumentation-pino wrote): request.log and reply.log
-// become a child logger with those bindings, one object per request instead of a mixin on
-// every log call.
+// trace_flags (the fields @opentelemetry/instrumentation-pino wrote), bound into the child logger
+// Fastify makes per request anyway (its childLoggerFactory, wrapped).
 import { subscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
 import {
   ROOT_CONTEXT,
   SpanKind,
@@ -51,35 +51,20 @@ import { isUntracedPath } from './untraced-paths.js';
 /** The instrumentation scope of the server spans. */
 export const SCOPE_NAME = '@s2s/telemetry';
 
-const kContext = Symbol('s2s.telemetry.context');
-const kSpan = Symbol('s2s.telemetry.span');
+/** Kept on the raw request (IncomingMessage) from the child-logger factory to the hooks. */
+const kTrace = Symbol('s2s.telemetry.trace');
 
-interface TracedRequest extends FastifyRequest {
-  [kContext]: Context | null;
-  [kSpan]: Span | null;
+interface RequestTrace {
+  context: Context;
+  /** The SERVER span; null without a tracer. */
+  span: Span | null;
 }
+
+type TracedMessage = IncomingMessage & { [kTrace]?: RequestTrace };
 
 export interface ServerInstrumentation {
   /** null: no exporter, so no spans (context is still extracted and continued). */
   tracer: Tracer | null;
-}
-
-/** Header names any registered propagator reads, lower-cased (read once, after registration). */
-function propagatorFields(): readonly string[] {
-  return propagation.fields().map((field) => field.toLowerCase());
-}
-
-/** The span context's ids as the log fields of @opentelemetry/instrumentation-pino. */
-function correlateLogs(request: FastifyRequest, reply: FastifyReply, ctx: Context): void {
-  const spanContext = trace.getSpanContext(ctx);
-  if (spanContext === undefined) return;
-  const log = request.log.child({
-    trace_id: spanContext.traceId,
-    span_id: spanContext.spanId,
-    trace_flags: `0${(spanContext.traceFlags & 1).toString(16)}`,
-  });
-  request.log = log;
-  reply.log = log;
 }
 
 function serverSpanAttributes(request: FastifyRequest, route: string | undefined): Attributes {
@@ -99,47 +84,67 @@ function serverSpanAttributes(request: FastifyRequest, route: string | undefined
 }
 
 export function addServerHooks(fastify: FastifyInstance, { tracer }: ServerInstrumentation): void {
+  /** Header names any registered propagator reads, lower-cased (read on the first request). */
   let fields: readonly string[] | undefined;
-  fastify.decorateRequest(kContext, null);
-  fastify.decorateRequest(kSpan, null);
+
+  /** The request's trace context (and span), or undefined when it has none and makes none. */
+  function traceOf(raw: IncomingMessage): RequestTrace | undefined {
+    if (isUntracedPath(raw.url)) return undefined;
+    fields ??= propagation.fields().map((field) => field.toLowerCase());
+    const { headers } = raw;
+    let carriesContext = false;
+    for (const field of fields) {
+      if (headers[field] !== undefined) {
+        carriesContext = true;
+        break;
+      }
+    }
+    const parent = carriesContext ? propagation.extract(ROOT_CONTEXT, headers) : ROOT_CONTEXT;
+    if (tracer === null) {
+      return carriesContext && trace.getSpanContext(parent) !== undefined
+        ? { context: parent, span: null }
+        : undefined;
+    }
+    // Named `{method}` until onRequest knows the route; the sampler sees the kind and parent.
+    const span = tracer.startSpan(raw.method ?? 'HTTP', { kind: SpanKind.SERVER }, parent);
+    return { context: trace.setSpan(parent, span), span };
+  }
+
+  // The per-request child logger Fastify makes anyway (with reqId) gets the trace ids too
+  // (the fields @opentelemetry/instrumentation-pino wrote), so every line of the request carries
+  // them without a second child logger or a mixin run on every log call. The span is started
+  // here, before onRequest, because its id is one of those bindings.
+  const makeChildLogger = fastify.childLoggerFactory;
+  fastify.setChildLoggerFactory(function childLoggerWithTraceIds(logger, bindings, options, raw) {
+    const requestTrace = traceOf(raw);
+    if (requestTrace !== undefined) {
+      (raw as TracedMessage)[kTrace] = requestTrace;
+      const spanContext = trace.getSpanContext(requestTrace.context);
+      if (spanContext !== undefined) {
+        bindings['trace_id'] = spanContext.traceId;
+        bindings['span_id'] = spanContext.spanId;
+        bindings['trace_flags'] = (spanContext.traceFlags & 1) === 1 ? '01' : '00';
+      }
+    }
+    return makeChildLogger.call(this, logger, bindings, options, raw);
+  });
 
   fastify.addHook(
     'onRequest',
-    function startServerSpan(
+    function enterRequestContext(
       request: FastifyRequest,
-      reply: FastifyReply,
+      _reply: FastifyReply,
       done: HookHandlerDoneFunction,
     ) {
-      if (isUntracedPath(request.url)) return done();
-      fields ??= propagatorFields();
-      const { headers } = request;
-      let carriesContext = false;
-      for (const field of fields) {
-        if (headers[field] !== undefined) {
-          carriesContext = true;
-          break;
-        }
-      }
-      const parent = carriesContext ? propagation.extract(ROOT_CONTEXT, headers) : ROOT_CONTEXT;
-      let ctx: Context;
-      if (tracer !== null) {
+      const requestTrace = (request.raw as TracedMessage)[kTrace];
+      if (requestTrace === undefined) return done();
+      const { span } = requestTrace;
+      if (span?.isRecording() === true) {
         const route = request.routeOptions.url;
-        const span = tracer.startSpan(
-          route === undefined ? request.method : `${request.method} ${route}`,
-          { kind: SpanKind.SERVER },
-          parent,
-        );
-        if (span.isRecording()) span.setAttributes(serverSpanAttributes(request, route));
-        (request as TracedRequest)[kSpan] = span;
-        ctx = trace.setSpan(parent, span);
-      } else if (carriesContext) {
-        ctx = parent;
-      } else {
-        return done();
+        if (route !== undefined) span.updateName(`${request.method} ${route}`);
+        span.setAttributes(serverSpanAttributes(request, route));
       }
-      (request as TracedRequest)[kContext] = ctx;
-      correlateLogs(request, reply, ctx);
-      context.with(ctx, done);
+      context.with(requestTrace.context, done);
     },
   );
 
@@ -152,14 +157,17 @@ export function addServerHooks(fastify: FastifyInstance, { tracer }: ServerInstr
       _reply: FastifyReply,
       done: HookHandlerDoneFunction,
     ) {
-      const ctx = (request as TracedRequest)[kContext];
-      if (ctx === null) return done();
-      context.with(ctx, done);
+      const requestTrace = (request.raw as TracedMessage)[kTrace];
+      if (requestTrace === undefined) return done();
+      context.with(requestTrace.context, done);
     },
   );
 
   if (tracer === null) return;
 
+  // Ends the span once the answer is sent. A request whose client went away before the answer
+  // (onResponse never runs) loses its span: an onRequestAbort hook would cost every request a
+  // 'close' listener to save the rare one.
   fastify.addHook(
     'onResponse',
     function endServerSpan(
@@ -167,9 +175,8 @@ export function addServerHooks(fastify: FastifyInstance, { tracer }: ServerInstr
       reply: FastifyReply,
       done: HookHandlerDoneFunction,
     ) {
-      const span = (request as TracedRequest)[kSpan];
-      if (span !== null) {
-        (request as TracedRequest)[kSpan] = null;
+      const span = (request.raw as TracedMessage)[kTrace]?.span;
+      if (span !== null && span !== undefined) {
         if (span.isRecording()) {
           const status = reply.statusCode;
           span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
@@ -184,15 +191,6 @@ export function addServerHooks(fastify: FastifyInstance, { tracer }: ServerInstr
       done();
     },
   );
-
-  // The client went away before an answer: onResponse never runs for it.
-  fastify.addHook('onRequestAbort', function endAbortedServerSpan(request: FastifyRequest) {
-    const span = (request as TracedRequest)[kSpan];
-    if (span === null) return;
-    (request as TracedRequest)[kSpan] = null;
-    if (span.isRecording()) span.setAttribute(ATTR_ERROR_TYPE, 'aborted');
-    span.end();
-  });
 }
 
 /** Every Fastify instance created from now on gets the hooks. */

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { control } from './control-channel.js';
 import type { McsImporterStatus, ReportedEndpoint } from './endpoints-controller.js';
 import { nftApply } from './network.js';
@@ -122,7 +123,7 @@ export class ClusterSet {
           await nftApply(cluster.linkNamespace, linkRuleset(null));
           return this.updateLink(id, { cut: null });
         },
-        shape: (change) => {
+        shape: async (change) => {
           const next = { ...this.state.links[id] };
           for (const key of ['rttMs', 'jitterMs'] as const) {
             const value = change[key];
@@ -133,7 +134,9 @@ export class ClusterSet {
             next[key] = value;
           }
           writeLinkShape(this.stateDir, id, next);
-          return Promise.resolve(this.updateLink(id, next));
+          // The delayer re-reads its shape file every 100 ms: resolve once it has.
+          await sleep(250);
+          return this.updateLink(id, next);
         },
       },
       stopReporting: async () => {

@@ -27,6 +27,8 @@ export interface Http1PoolOptions {
   keepAliveTimeoutMs: number;
   /** Bodies over this many bytes are not kept (still read). */
   maxBodyBytes: number;
+  /** Every request is ASCII: written as latin1, which skips UTF-8 encoding. **Default:** `false`. */
+  ascii?: boolean;
 }
 
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
@@ -82,7 +84,8 @@ class Connection {
     this.handler = handler;
     this.sentAt = performance.now();
     this.resetParser();
-    this.socket.write(request);
+    // latin1 writes each char as its byte (no UTF-8 encoding pass); right only for ASCII requests.
+    this.socket.write(request, this.pool.options.ascii === true ? 'latin1' : 'utf8');
     handler.onSent();
   }
 

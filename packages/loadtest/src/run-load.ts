@@ -120,14 +120,6 @@ export async function runLoadResult(options: LoadOptions): Promise<LoadResult> {
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new RangeError(`url must be http:// or https://, not ${url.protocol}`);
-  const pool = new Http1Pool(url, {
-    connections,
-    requestTimeoutMs,
-    // Stays below Node's default 5 s server keep-alive so the pool never reuses a socket the
-    // server is about to close.
-    keepAliveTimeoutMs: 4000,
-    maxBodyBytes: MAX_BODY_BYTES,
-  });
   const runId = options.runId ?? randomBytes(4).toString('hex');
   const bodyTail = buildBodyTail(options);
   // Everything of a request but its id, built once: each request is one string and one write.
@@ -139,6 +131,16 @@ export async function runLoadResult(options: LoadOptions): Promise<LoadResult> {
     `content-type: application/json\r\n` +
     (token ? `x-fault-injection-token: ${token}\r\n` : '') +
     'x-request-id: ';
+  const pool = new Http1Pool(url, {
+    connections,
+    requestTimeoutMs,
+    // Stays below Node's default 5 s server keep-alive so the pool never reuses a socket the
+    // server is about to close.
+    keepAliveTimeoutMs: 4000,
+    maxBodyBytes: MAX_BODY_BYTES,
+    // The id and the numbers are ASCII; the rest is fixed for the run.
+    ascii: Buffer.byteLength(head + bodyTail + runId) === (head + bodyTail + runId).length,
+  });
   // The body is {"id":"<id>"<tail>: 8 bytes around the id (which is ASCII) plus the tail's.
   const bodyBytesAroundId = 8 + Buffer.byteLength(bodyTail);
 

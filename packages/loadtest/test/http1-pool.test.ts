@@ -198,3 +198,37 @@ describe('Http1Pool', () => {
     expect(outcome.error).toBe('HPE_INVALID_RESPONSE');
   });
 });
+
+describe('requests as runLoad writes them', () => {
+  it('sends valid HTTP with the exact body, a non-ASCII payload included (UTF-8, right content-length)', async () => {
+    const { runLoad } = await import('../src/run-load.js');
+    const { startStub, sendJson, envelope } = await import('./stub-server.js');
+    const bodies: unknown[] = [];
+    const headers: (string | undefined)[] = [];
+    const stub = await startStub((request, response, _arrival, body) => {
+      bodies.push(JSON.parse(body));
+      headers.push(request.headers['x-request-id'] as string | undefined);
+      sendJson(response, 200, envelope('ok', 'closed'));
+    });
+    try {
+      for (const payload of ['plain', 'héllo ✓ 🚀']) {
+        bodies.length = 0;
+        headers.length = 0;
+        const report = await runLoad({
+          url: stub.url,
+          rate: 50,
+          durationMs: 200,
+          payload,
+          delayMs: 0,
+          runId: 'utf8',
+          breakerEvents: null,
+        });
+        expect(report.outcomeCounts).toEqual({ ok: 10 });
+        expect(bodies).toContainEqual({ id: 'lt-utf8-3', payload, delay: 0 });
+        expect(headers).toContain('lt-utf8-3');
+      }
+    } finally {
+      await stub.close();
+    }
+  });
+});

@@ -28,18 +28,7 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import {
-  ATTR_CLIENT_ADDRESS,
-  ATTR_ERROR_TYPE,
-  ATTR_HTTP_REQUEST_METHOD,
-  ATTR_HTTP_RESPONSE_STATUS_CODE,
-  ATTR_HTTP_ROUTE,
-  ATTR_NETWORK_PROTOCOL_VERSION,
-  ATTR_SERVER_ADDRESS,
-  ATTR_URL_PATH,
-  ATTR_URL_SCHEME,
-  ATTR_USER_AGENT_ORIGINAL,
-} from '@opentelemetry/semantic-conventions';
+import { HTTP } from './semconv.js';
 import type {
   FastifyInstance,
   FastifyReply,
@@ -70,16 +59,16 @@ export interface ServerInstrumentation {
 function serverSpanAttributes(request: FastifyRequest, route: string | undefined): Attributes {
   const queryAt = request.url.indexOf('?');
   const attributes: Attributes = {
-    [ATTR_HTTP_REQUEST_METHOD]: request.method,
-    [ATTR_URL_PATH]: queryAt === -1 ? request.url : request.url.slice(0, queryAt),
-    [ATTR_URL_SCHEME]: request.protocol,
-    [ATTR_SERVER_ADDRESS]: request.hostname,
-    [ATTR_CLIENT_ADDRESS]: request.ip,
-    [ATTR_NETWORK_PROTOCOL_VERSION]: request.raw.httpVersion,
+    [HTTP.requestMethod]: request.method,
+    [HTTP.urlPath]: queryAt === -1 ? request.url : request.url.slice(0, queryAt),
+    [HTTP.urlScheme]: request.protocol,
+    [HTTP.serverAddress]: request.hostname,
+    [HTTP.clientAddress]: request.ip,
+    [HTTP.protocolVersion]: request.raw.httpVersion,
   };
-  if (route !== undefined) attributes[ATTR_HTTP_ROUTE] = route;
+  if (route !== undefined) attributes[HTTP.route] = route;
   const userAgent = request.headers['user-agent'];
-  if (userAgent !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent;
+  if (userAgent !== undefined) attributes[HTTP.userAgent] = userAgent;
   return attributes;
 }
 
@@ -179,10 +168,10 @@ export function addServerHooks(fastify: FastifyInstance, { tracer }: ServerInstr
       if (span !== null && span !== undefined) {
         if (span.isRecording()) {
           const status = reply.statusCode;
-          span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+          span.setAttribute(HTTP.responseStatusCode, status);
           // Server spans: only a 5xx is an error (a 4xx is the client's).
           if (status >= 500) {
-            span.setAttribute(ATTR_ERROR_TYPE, String(status));
+            span.setAttribute(HTTP.errorType, String(status));
             span.setStatus({ code: SpanStatusCode.ERROR });
           }
         }

@@ -4,12 +4,14 @@
 //   context reaches the outgoing calls and the log lines;
 // - only with an OTLP endpoint: a TracerProvider with the sampler of OTEL_TRACES_SAMPLER, a batch
 //   span processor (OTEL_BSP_*) and the OTLP/HTTP exporter, all loaded on demand (the SDK and
-//   exporter modules are never imported by a process that exports nothing).
+//   exporter modules are never imported by a process that exports nothing; the exporter's only
+//   at the first export, lazy-exporter.ts).
 // Without an endpoint no tracer provider is registered: the API's no-op tracer makes no span,
 // @s2s/service-client's client span is a non-recording stand-in carrying the incoming ids.
 import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
 import { instrumentFastify, SCOPE_NAME } from './fastify-server.js';
 import { AsyncLocalStorageContextManager } from './context-manager.js';
+import { LazyOtlpExporter } from './lazy-exporter.js';
 import type { TelemetryHandle } from './handle.js';
 import { propagatorFromNames } from './propagators.js';
 import type { TelemetrySettings } from './settings.js';
@@ -18,13 +20,9 @@ async function startTracerProvider(
   settings: TelemetrySettings,
   exportSettings: NonNullable<TelemetrySettings['export']>,
 ): Promise<{ tracer: Tracer; shutdown: () => Promise<void> }> {
-  const [sdk, resources, semconv, exporterModule] = await Promise.all([
+  const [sdk, resources] = await Promise.all([
     import('@opentelemetry/sdk-trace'),
     import('@opentelemetry/resources'),
-    import('@opentelemetry/semantic-conventions'),
-    exportSettings.protocol === 'http/json'
-      ? import('@opentelemetry/exporter-trace-otlp-http')
-      : import('@opentelemetry/exporter-trace-otlp-proto'),
   ]);
   const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = sdk;
   const root = {
@@ -39,8 +37,7 @@ async function startTracerProvider(
       })
     : root[name as keyof typeof root]();
 
-  // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _HEADERS and _TIMEOUT itself.
-  const exporter = new exporterModule.OTLPTraceExporter();
+  const exporter = new LazyOtlpExporter(exportSettings.protocol);
   const provider = new sdk.TracerProvider({
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detectors) win over the name derived
     // from the entry script and over the pod identity variables.
@@ -48,7 +45,7 @@ async function startTracerProvider(
       .defaultResource()
       .merge(
         resources.resourceFromAttributes({
-          [semconv.ATTR_SERVICE_NAME]: settings.fallbackServiceName,
+          'service.name': settings.fallbackServiceName,
           ...settings.resourceAttributes,
         }),
       )
@@ -69,7 +66,7 @@ export async function startTelemetry(
 ): Promise<TelemetryHandle | undefined> {
   if (settings.disabled) return undefined;
   context.setGlobalContextManager(new AsyncLocalStorageContextManager());
-  const propagator = propagatorFromNames(settings.propagators, settings.warnings);
+  const propagator = await propagatorFromNames(settings.propagators, settings.warnings);
   if (propagator !== null) propagation.setGlobalPropagator(propagator);
 
   const exporting =

@@ -3,12 +3,14 @@
 
 export declare const OUTCOMES: readonly string[];
 export declare const BREAKER_STATES: readonly string[];
+export declare const HISTORY_LABELS: readonly string[];
 
 export interface HistoryEntry {
   at: number;
   outcome: string;
   label: string;
-  status: unknown;
+  producerStatus: unknown;
+  callerStatus: unknown;
   latencyMs: number | undefined;
   breakerState: unknown;
 }
@@ -39,7 +41,7 @@ export declare function renderMetadata(
 export declare function renderHeaders(title: string, headers: unknown): HTMLElement;
 export declare function renderResult(
   envelope: Record<string, unknown>,
-  context?: { httpStatus?: number; browserMs?: number },
+  context?: { httpStatus?: number; browserMs?: number; traceUrl?: string | null },
 ): HTMLElement;
 export declare function renderProblem(
   problem: Record<string, unknown>,

@@ -256,7 +256,7 @@ export function renderHeaders(title, headers) {
 /**
  * The result of one call: outcome in words, the call's facts, both hops' metadata and headers.
  * @param {Record<string, unknown>} envelope the caller's envelope
- * @param {{ httpStatus?: number, browserMs?: number }} [context]
+ * @param {{ httpStatus?: number, browserMs?: number, traceUrl?: string | null }} [context]
  * @returns {HTMLElement}
  */
 export function renderResult(envelope, context = {}) {
@@ -281,6 +281,19 @@ export function renderResult(envelope, context = {}) {
       ['Trace id', formatValue(envelope.traceId)],
     ]),
   );
+  // The trace id as a link when the operator set TRACE_URL_TEMPLATE (the URL is built and
+  // checked by the caller of this function: http(s) only).
+  if (context.traceUrl) {
+    const cell = [...result.querySelectorAll('.fact')].at(-1)?.querySelector('dd');
+    if (cell) {
+      const link = /** @type {HTMLAnchorElement} */ (el('a', 'trace-link', cell.textContent));
+      link.href = context.traceUrl;
+      link.target = '_blank';
+      link.rel = 'noopener noreferrer';
+      link.setAttribute('aria-label', `Open trace ${cell.textContent} (new tab)`);
+      cell.replaceChildren(link);
+    }
+  }
 
   const hops = el('div', 'hops');
   hops.append(
@@ -385,10 +398,21 @@ export function updateBreakerBadge(badge, state) {
  * @property {number} at epoch ms when the answer came
  * @property {string} outcome an outcome, or 'error' for problem/network errors
  * @property {string} label what happened, in words
- * @property {unknown} status status to show (producer's, else the caller's HTTP status)
+ * @property {unknown} producerStatus the producer's status (envelope statusCode), null without an answer
+ * @property {unknown} callerStatus the caller's own HTTP status (null on a network error)
  * @property {number | undefined} latencyMs
  * @property {unknown} breakerState
  */
+
+/** Column names of the history table, as the narrow layout labels each cell. */
+export const HISTORY_LABELS = [
+  'Time',
+  'Outcome',
+  'Producer status',
+  'Caller status',
+  'Latency',
+  'Breaker',
+];
 
 /**
  * The history table's rows, newest first.
@@ -401,11 +425,17 @@ export function renderHistoryRows(entries) {
     row.dataset.outcome = entry.outcome === 'error' ? 'error' : outcomeKey(entry.outcome);
     const time = el('td', 'time', formatTime(entry.at));
     const outcome = el('td', 'outcome-cell', entry.label);
-    const status = el('td', 'num', formatValue(entry.status));
+    // Two columns: the producer's status (what it answered) is never mixed with the caller's
+    // (what the browser got: 502/503/504 for the failures the caller names).
+    const producerStatus = el('td', 'num', formatValue(entry.producerStatus));
+    const callerStatus = el('td', 'num', formatValue(entry.callerStatus));
     const latency = el('td', 'num', formatMs(entry.latencyMs));
-    const breaker = el('td', null, breakerLabel(entry.breakerState));
+    const breaker = el('td', 'breaker-cell', breakerLabel(entry.breakerState));
     breaker.dataset.state = breakerKey(entry.breakerState);
-    row.append(time, outcome, status, latency, breaker);
+    const cells = [time, outcome, producerStatus, callerStatus, latency, breaker];
+    // Labels for the narrow layout, where each row stacks as a card (styles.css).
+    HISTORY_LABELS.forEach((label, i) => cells[i]?.setAttribute('data-label', label));
+    row.append(...cells);
     return row;
   });
 }

@@ -29,6 +29,9 @@ export const callerConfigSchema = Type.Object({
   // Empty: the fault knobs are open to anyone (the `pnpm start` default); set, a call that uses
   // them must carry it in x-fault-injection-token (src/fault-token.ts).
   FAULT_INJECTION_TOKEN: Type.String({ default: '' }),
+  // Empty: trace ids in the UI are plain text. Set (an http(s) URL containing {traceId}, e.g. a
+  // Jaeger or Cloud Trace URL), the UI links each trace id to it.
+  TRACE_URL_TEMPLATE: Type.String({ default: '', maxLength: 2048 }),
 });
 
 export type CallerConfig = Static<typeof callerConfigSchema>;
@@ -61,5 +64,30 @@ export function loadCallerConfig(env: Env): CallerConfig {
       );
     }
   }
+  checkTraceUrlTemplate(config.TRACE_URL_TEMPLATE);
   return config;
+}
+
+/** The placeholder TRACE_URL_TEMPLATE must contain; the UI puts the 32-hex trace id there. */
+export const TRACE_ID_PLACEHOLDER = '{traceId}';
+
+/** @throws {ConfigError} naming TRACE_URL_TEMPLATE when it is set but unusable. */
+function checkTraceUrlTemplate(template: string): void {
+  if (template === '') return;
+  if (!template.includes(TRACE_ID_PLACEHOLDER)) {
+    throw new ConfigError(
+      'TRACE_URL_TEMPLATE',
+      `must contain ${TRACE_ID_PLACEHOLDER} where the trace id goes`,
+      template,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(template.replaceAll(TRACE_ID_PLACEHOLDER, '0'.repeat(32)));
+  } catch {
+    throw new ConfigError('TRACE_URL_TEMPLATE', 'must be an absolute http(s) URL', template);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('TRACE_URL_TEMPLATE', 'must be an http: or https: URL', template);
+  }
 }

@@ -8,6 +8,27 @@ import type { FastifyInstance } from 'fastify';
 export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 
 export default async function uiRoutes(fastify: FastifyInstance): Promise<void> {
+  // What the page needs to know of the caller's configuration (relative URL: ui-config.json).
+  const uiConfig = {
+    traceUrlTemplate:
+      fastify.config.TRACE_URL_TEMPLATE === '' ? null : fastify.config.TRACE_URL_TEMPLATE,
+  };
+  fastify.get(
+    '/ui-config.json',
+    {
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            properties: { traceUrlTemplate: { type: ['string', 'null'] } },
+            required: ['traceUrlTemplate'],
+          },
+        },
+      },
+    },
+    async (_request, reply) => reply.header('cache-control', 'no-cache').send(uiConfig),
+  );
+
   if (!existsSync(PUBLIC_DIR)) {
     fastify.log.warn({ dir: PUBLIC_DIR }, 'UI folder missing: GET / will answer 404');
     return;

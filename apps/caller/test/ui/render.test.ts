@@ -247,13 +247,14 @@ describe('renderUnexpected and renderNetworkError', () => {
 });
 
 describe('renderHistoryRows', () => {
-  it('renders time, outcome, status, latency and breaker state, hostile values as text', () => {
+  it('renders time, outcome, producer and caller status apart, latency and breaker state, hostile values as text', () => {
     const rows = renderHistoryRows([
       {
         at: Date.UTC(2026, 0, 1, 12, 0, 0, 5),
         outcome: 'timeout',
         label: 'Timed out',
-        status: 504,
+        producerStatus: null,
+        callerStatus: 504,
         latencyMs: 3001.7,
         breakerState: 'open',
       },
@@ -261,7 +262,8 @@ describe('renderHistoryRows', () => {
         at: Date.UTC(2026, 0, 1, 12, 0, 1),
         outcome: XSS_IMG,
         label: XSS_SCRIPT,
-        status: XSS_SVG,
+        producerStatus: XSS_SVG,
+        callerStatus: 502,
         latencyMs: undefined,
         breakerState: XSS_IMG,
       },
@@ -270,11 +272,20 @@ describe('renderHistoryRows', () => {
     table.append(...rows);
     document.body.replaceChildren(table);
     const cells = rows.map((row) => [...row.cells].map((cell) => cell.textContent));
-    expect(cells[0]?.slice(1)).toEqual(['Timed out', '504', '3002 ms', 'open']);
-    expect(cells[1]?.slice(1)).toEqual([XSS_SCRIPT, XSS_SVG, '—', XSS_IMG]);
+    expect(cells[0]?.slice(1)).toEqual(['Timed out', '—', '504', '3002 ms', 'open']);
+    expect(cells[1]?.slice(1)).toEqual([XSS_SCRIPT, XSS_SVG, '502', '—', XSS_IMG]);
     expect(rows[0]?.getAttribute('data-outcome')).toBe('timeout');
     expect(rows[1]?.getAttribute('data-outcome')).toBe('unknown');
-    expect(rows[1]?.cells[4]?.getAttribute('data-state')).toBe('unknown');
+    expect(rows[1]?.cells[5]?.getAttribute('data-state')).toBe('unknown');
+    // Each cell names its column for the stacked phone layout.
+    expect([...(rows[0]?.cells ?? [])].map((cell) => cell.getAttribute('data-label'))).toEqual([
+      'Time',
+      'Outcome',
+      'Producer status',
+      'Caller status',
+      'Latency',
+      'Breaker',
+    ]);
     for (const row of rows) {
       for (const element of [row, ...row.querySelectorAll('*')]) {
         expect(['TR', 'TD']).toContain(element.tagName);

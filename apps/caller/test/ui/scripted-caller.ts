@@ -71,6 +71,18 @@ export async function startScriptedCaller(
       return;
     }
 
+    // No event stream here: 204 tells an EventSource to give up, so the page falls back to the
+    // breaker state of each envelope (what these scripted answers drive).
+    if (req.method === 'GET' && path === `${prefix}caller/events`) {
+      res.writeHead(204, { 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
+    if (req.method === 'GET' && path === `${prefix}ui-config.json`) {
+      send(200, 'application/json', JSON.stringify({ traceUrlTemplate: null }));
+      return;
+    }
+
     if (req.method === 'GET' && path.startsWith(prefix)) {
       const relative = path.slice(prefix.length) || 'index.html';
       const file = normalize(join(PUBLIC_DIR, decodeURIComponent(relative)));

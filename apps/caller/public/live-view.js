@@ -370,7 +370,7 @@ export function renderTopology(state, narrow = false) {
   const rowsNeeded = clusterList.reduce((n, [, pods]) => n + Math.min(pods.length, 4), 0);
   const width = narrow ? 340 : 600;
   const height = Math.max(
-    narrow ? 280 : 130,
+    narrow ? 214 : 130,
     y + rowsNeeded * (REPLICA.height + REPLICA.gap) + clusterList.length * 26 + 10,
   );
 

@@ -260,7 +260,12 @@ export class McsImporter {
   private readonly leaseTimer: NodeJS.Timeout;
   private readonly pending = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly options: McsImporterOptions) {
+  constructor(
+    private readonly options: McsImporterOptions,
+    /** Writes the ruleset; **Default:** `nft -f` in this process's namespace (cluster-1). */
+    private readonly applyRuleset: (script: string) => Promise<void> = (script) =>
+      nftApply(null, script),
+  ) {
     this.settings = { propagationDelayMs: options.propagationDelayMs, leaseMs: options.leaseMs };
     for (const cluster of options.clusters) {
       this.clusters.set(cluster, { cluster, endpoints: [], renewedAt: null, expired: false });
@@ -344,7 +349,7 @@ export class McsImporter {
     // Serialized: rules are written in the order the changes happened.
     this.writing = this.writing.then(async () => {
       try {
-        await nftApply(null, script);
+        await this.applyRuleset(script);
         this.rulesetWrites += 1;
         this.lastError = null;
       } catch (error) {

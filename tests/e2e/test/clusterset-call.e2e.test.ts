@@ -18,7 +18,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-describe('a call from cluster-1 to cluster-2 through the ingress gateway', () => {
+describe('a call from cluster-1 to the exporting clusters (cluster-2, cluster-3) through the ingress gateway', () => {
   let sim: ClusterSet;
   beforeAll(async () => {
     sim = await startSimulation({ rttMs: RTT_MS, jitterMs: JITTER_MS, dnsTtlSeconds: 1 });

@@ -84,6 +84,7 @@ for (const config of ['off', 'disabled', 'no exporter', '10%']) {
   for (const [flagsName, nodeArgs] of FLAG_SETS) {
     const idle = [];
     const peaks = [];
+    // The answers of the last start (whether every call really was in flight).
     let statuses;
     for (let start = 0; start < STARTS; start++) {
       const { register, env } = telemetryConfig(config, sink);
@@ -108,13 +109,25 @@ for (const config of ['off', 'disabled', 'no exporter', '10%']) {
       `${median(values).toFixed(1)} MB (${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)})`;
     const line = `${config.padEnd(12)} ${flagsName.padEnd(14)} idle ${range(idle)}   ${CALLS} in flight: peak ${range(peaks)}   answers ${JSON.stringify(Object.fromEntries(statuses))}`;
     console.log(line);
-    rows.push({ config, flagsName, idle: median(idle), peak: median(peaks) });
+    rows.push({
+      config,
+      flagsName,
+      idle: median(idle),
+      peak: median(peaks),
+      allInFlight: statuses.size === 1 && statuses.get(200) === CALLS,
+    });
   }
 }
 const deployed = rows.find((row) => row.config === '10%' && row.flagsName === 'as deployed');
 console.log(
   `telemetry on (10 %), as deployed: idle ${deployed.idle.toFixed(1)} MB (target ≤ 100: ${deployed.idle <= 100 ? 'met' : 'missed'}), ` +
-    `${CALLS} in flight ${deployed.peak.toFixed(1)} MB (target ≤ 150: ${deployed.peak <= 150 ? 'met' : 'missed'}); load average ${loadAverage()}`,
+    `${CALLS} in flight ${deployed.peak.toFixed(1)} MB (target ≤ 150: ${
+      deployed.allInFlight
+        ? deployed.peak <= 150
+          ? 'met'
+          : 'missed'
+        : 'not measured: admission answered some calls 503 at once, so fewer were in flight'
+    }); load average ${loadAverage()}`,
 );
 await producer.stop();
 await sink.close();

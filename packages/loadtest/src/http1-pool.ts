@@ -4,9 +4,9 @@
 // status, content type, Content-Length or chunked bodies, keep-alive), so a request costs a
 // fraction of a general-purpose client's CPU: that CPU is the generator's own, and it decides how
 // fast one process can send on schedule (packages/loadtest/README.md, "Benchmark").
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 
 /** What the pool tells a request. One of onResponse / onError is called, once. */
 export interface Http1Handler {
@@ -29,6 +29,8 @@ export interface Http1PoolOptions {
   maxBodyBytes: number;
   /** Every request is ASCII: written as latin1, which skips UTF-8 encoding. **Default:** `false`. */
   ascii?: boolean;
+  /** For https: extra TLS options (e.g. `ca`). The certificate is always verified. */
+  tls?: Pick<ConnectionOptions, 'ca'>;
 }
 
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
@@ -64,7 +66,14 @@ class Connection {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     this.socket =
       url.protocol === 'https:'
-        ? tlsConnect({ host, port, servername: host, ALPNProtocols: ['http/1.1'] })
+        ? tlsConnect({
+            ...pool.options.tls,
+            host,
+            port,
+            // SNI takes a host name, never an IP address.
+            servername: isIP(host) === 0 ? host : undefined,
+            ALPNProtocols: ['http/1.1'],
+          })
         : netConnect({ host, port });
     this.socket.setNoDelay(true);
     this.socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {

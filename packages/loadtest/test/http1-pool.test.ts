@@ -1,6 +1,11 @@
 // The generator's own HTTP/1.1 client against a raw TCP server that answers byte for byte what
 // the test scripts: answers split anywhere, chunked bodies, no length, connection: close, errors.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Http1Pool } from '../src/http1-pool.js';
@@ -229,6 +234,63 @@ describe('requests as runLoad writes them', () => {
       }
     } finally {
       await stub.close();
+    }
+  });
+});
+
+describe('https', () => {
+  it('verifies the certificate: refused when self-signed, answered with its CA', async () => {
+    // A throwaway certificate for 127.0.0.1, made by openssl (part of Debian's base system).
+    const dir = await mkdtemp(join(tmpdir(), 's2s-loadtest-tls-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
+      const cert = await readFile(join(dir, 'cert.pem'), 'utf8');
+      const key = await readFile(join(dir, 'key.pem'), 'utf8');
+      const server = createTlsServer({ cert, key }, (socket) => {
+        socket.once('data', () =>
+          socket.write(
+            'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}',
+          ),
+        );
+      });
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const { port } = server.address() as AddressInfo;
+      const url = new URL(`https://127.0.0.1:${port}/caller/messages`);
+
+      const untrusted = new Http1Pool(url, options);
+      const refused = await call(untrusted);
+      untrusted.destroy();
+      expect(refused.error).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+
+      const trusted = new Http1Pool(url, { ...options, tls: { ca: cert } });
+      const answered = await call(trusted);
+      trusted.destroy();
+      expect(answered).toMatchObject({ status: 200, body: '{}' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

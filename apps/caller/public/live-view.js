@@ -167,15 +167,25 @@ export function renderLatencyChart(window, seconds) {
   yTicks(root, max, plotHeight, (v) =>
     v >= 1000 ? `${(v / 1000).toFixed(1)}s` : `${Math.round(v)}ms`,
   );
+  // One polyline per run of consecutive seconds with data: a gap (nothing sent, e.g. the
+  // breaker open) stays a gap instead of a straight line across it.
   for (const key of /** @type {const} */ (['p50', 'p90', 'p99'])) {
-    const points = window
-      .filter((s) => s[key] !== undefined)
-      .map(
-        (s) =>
-          `${x(s.second + 0.5).toFixed(1)},${(CHART.top + plotHeight * (1 - /** @type {number} */ (s[key]) / max)).toFixed(1)}`,
-      );
-    if (points.length === 0) continue;
-    root.append(svg('polyline', { points: points.join(' '), class: `line ${key}` }));
+    /** @type {string[][]} */
+    const runs = [];
+    let previous = Number.NaN;
+    for (const figures of window) {
+      const value = figures[key];
+      if (value === undefined) continue;
+      const point = `${x(figures.second + 0.5).toFixed(1)},${(CHART.top + plotHeight * (1 - value / max)).toFixed(1)}`;
+      if (figures.second === previous + 1) runs.at(-1)?.push(point);
+      else runs.push([point]);
+      previous = figures.second;
+    }
+    for (const points of runs) {
+      // A lone second is drawn as a short tick so it is still visible.
+      const drawn = points.length === 1 ? [points[0], points[0]] : points;
+      root.append(svg('polyline', { points: drawn.join(' '), class: `line ${key}` }));
+    }
   }
   return root;
 }

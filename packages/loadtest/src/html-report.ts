@@ -275,8 +275,10 @@ ${table(['measured from', 'p50', 'p90', 'p99', 'p99.9', 'max'], [latencyRow('sch
 ${producerBlock}
 <p class="meta">From each envelope's <code>producerMetadata</code> (<code>clusterName</code>, <code>podName</code>): a failover shows as requests moving from one cluster to the other.</p>
 <h2>Circuit breaker</h2>
+<h3>The caller's own record (${escapeXml(caller?.url ?? 'GET /caller/events')})</h3>
 <figure>${callerChart}</figure>
 ${transitions}
+<h3>Seen in the envelopes (inferred from the answers)</h3>
 <figure>${envelopeChart}</figure>
 <p class="meta">The second line is inferred from each answer's <code>breaker.state</code>: ${report.envelopeBreakerTransitions.length} change(s) seen there. It misses a cycle that happens between two answers; the first line is the caller's own record of every transition.</p>
 <h2>Latency distribution</h2>

@@ -29,6 +29,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const LADDER = (process.env.BENCH_LADDER ?? '10000,15000,20000,25000').split(',').map(Number);
 const LADDER_SECONDS = Number(process.env.BENCH_LADDER_SECONDS ?? 5);
+// More connections for the high rates: at 20,000/s, 50 connections leave 2.5 ms per round trip.
+const LADDER_CONNECTIONS = Number(process.env.BENCH_LADDER_CONNECTIONS ?? 200);
 const WORKERS_RATE = Number(process.env.BENCH_WORKERS_RATE ?? 30000);
 const MAX_SEND_LAG_P99_MS = 10;
 const BODY = '{"id":"bench-1","payload":"s2s-loadtest"}';
@@ -112,7 +114,7 @@ async function cpuPerRequest() {
 
 async function oneCoreLadder() {
   console.log(
-    `\n## 2. One s2s-loadtest process on one core (CPU ${generatorCpu}), ${LADDER_SECONDS}s per step, sustained = ≥ 97% of the rate and send-lag p99 ≤ ${MAX_SEND_LAG_P99_MS} ms\n`,
+    `\n## 2. One s2s-loadtest process on one core (CPU ${generatorCpu}), ${LADDER_SECONDS}s per step, ${LADDER_CONNECTIONS} connections, sustained = ≥ 97% of the rate and send-lag p99 ≤ ${MAX_SEND_LAG_P99_MS} ms\n`,
   );
   console.log(
     '| target/s | achieved/s | CPU (% of 1 core) | µs CPU/req | send lag p50 | send lag p99 | latency p99 | sustained | load avg |',
@@ -120,7 +122,7 @@ async function oneCoreLadder() {
   console.log('|---:|---:|---:|---:|---:|---:|---:|:---:|---|');
   let best = null;
   for (const rate of LADDER) {
-    const run = await runOurs(rate, LADDER_SECONDS, { pin: true });
+    const run = await runOurs(rate, LADDER_SECONDS, { pin: true, connections: LADDER_CONNECTIONS });
     const sustained = run.achieved >= rate * 0.97 && run.sendLagP99 <= MAX_SEND_LAG_P99_MS;
     if (sustained) best = rate;
     console.log(
@@ -134,7 +136,7 @@ async function oneCoreLadder() {
 
 async function workersScaling() {
   console.log(
-    `\n## 3. --workers 2 vs one process at ${WORKERS_RATE}/s for ${LADDER_SECONDS}s (not pinned: the target shares the ${cpus} CPUs)\n`,
+    `\n## 3. --workers 2 vs one process at ${WORKERS_RATE}/s for ${LADDER_SECONDS}s, ${LADDER_CONNECTIONS} connections per process (not pinned: the target shares the ${cpus} CPUs)\n`,
   );
   console.log('| round | processes | achieved/s | µs CPU/req | send lag p99 | load avg |');
   console.log('|---:|---:|---:|---:|---:|---|');
@@ -143,7 +145,11 @@ async function workersScaling() {
     const order = round % 2 === 0 ? [1, 2] : [2, 1];
     const achieved = {};
     for (const workers of order) {
-      const run = await runOurs(WORKERS_RATE, LADDER_SECONDS, { pin: false, workers });
+      const run = await runOurs(WORKERS_RATE, LADDER_SECONDS, {
+        pin: false,
+        workers,
+        connections: LADDER_CONNECTIONS,
+      });
       achieved[workers] = run.achieved;
       console.log(
         `| ${round + 1} | ${workers} | ${run.achieved.toFixed(0)} | ${run.cpuMicrosPerRequest.toFixed(1)} | ${ms(run.sendLagP99)} | ${load()} |`,
@@ -156,7 +162,7 @@ async function workersScaling() {
   );
 }
 
-async function runOurs(rate, seconds, { pin, workers }) {
+async function runOurs(rate, seconds, { pin, workers, connections = CONNECTIONS }) {
   const json = join(work, `ours-${rate}-${Date.now()}.json`);
   const args = [
     cli,
@@ -169,7 +175,7 @@ async function runOurs(rate, seconds, { pin, workers }) {
     '--warmup',
     '0',
     '--connections',
-    String(CONNECTIONS),
+    String(connections),
     '--breaker-events',
     'off',
     '--max-send-lag',

@@ -74,6 +74,19 @@ describe('s2s-loadtest command line', () => {
       '--slo',
     ],
     [
+      [
+        '--url',
+        'http://127.0.0.1:1',
+        '--rate',
+        '10',
+        '--duration',
+        '1s',
+        '--breaker-events',
+        'ftp://x/caller/events',
+      ],
+      '--breaker-events',
+    ],
+    [
       ['--url', 'http://127.0.0.1:1', '--rate', '10', '--duration', '1s', '--warmup', 'later'],
       '--warmup',
     ],
@@ -108,6 +121,7 @@ describe('s2s-loadtest command line', () => {
       '--worker',
       '--result',
       '--start-at',
+      '--breaker-events',
       '--run-id',
       'merge FILE',
       'SIDECAR_QUIT_URL',

@@ -4,8 +4,9 @@
 import { LIVE_OUTCOMES } from './live.js';
 import { breakerKey, breakerLabel, formatMs } from './render.js';
 
-// The SVG namespace is a name, not a resource: nothing is fetched from it.
-const SVG_NS = ['http:', '', 'www.w3.org', '2000', 'svg'].join('/');
+// The SVG namespace is a name, not a resource: nothing is fetched from it (test/ui/static-files
+// allows exactly this URI).
+const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** Outcome names as the legend and the table show them. */
 export const OUTCOME_LABELS = {

@@ -21,7 +21,8 @@ describe('caller UI static files', () => {
     expect(app).toContain("const MESSAGES_URL = 'caller/messages';");
     const files = (await readdir(PUBLIC_DIR)).filter((name) => /\.(js|css|html)$/.test(name));
     for (const name of files) {
-      const text = await publicFile(name);
+      // The SVG namespace is an identifier that nothing fetches; any other URL is a load.
+      const text = (await publicFile(name)).replaceAll("'http://www.w3.org/2000/svg'", '');
       expect(text, name).not.toMatch(/https?:\/\//);
       expect(text, name).not.toMatch(/@import|url\(/);
     }

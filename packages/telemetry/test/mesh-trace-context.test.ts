@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startOtlpReceiver, type OtlpReceiver } from '@s2s/test-support/otlp-receiver';
+import { clientSpanOf } from '@s2s/test-support/traces';
 import { startService, type ServiceProcess } from './support/service-process.js';
 import type { CallerAnswer } from '@s2s/test-support/traces';
 
@@ -87,6 +88,44 @@ describe('trace context set by the mesh', () => {
     expect(answer.producerHeaders?.traceparent).toMatch(
       new RegExp(`^00-${MESH_TRACE_ID}-[0-9a-f]{16}-00$`),
     );
+  });
+
+  it('OTEL_TRACES_SAMPLER=always_on records even under an unsampled parent, sending its client span as sampled', async () => {
+    const env = await exportingEnv();
+    const receiver = receivers.at(-1)!;
+    const caller = await startPair({ ...env, OTEL_TRACES_SAMPLER: 'always_on' });
+    const answer = await callWithHeaders(caller, {
+      traceparent: `00-${MESH_TRACE_ID}-${MESH_SPAN_ID}-00`,
+    });
+    const match = new RegExp(`^00-${MESH_TRACE_ID}-([0-9a-f]{16})-01$`).exec(
+      answer.producerHeaders?.traceparent ?? '',
+    );
+    expect(match).not.toBeNull();
+    const spans = await receiver.waitFor((all) => all.some((span) => span.spanId === match![1]));
+    const client = spans.find((span) => span.spanId === match![1])!;
+    expect(client.traceId).toBe(MESH_TRACE_ID);
+    expect(clientSpanOf([client], client.serviceName)).toBe(client);
+  });
+
+  it('a ratio of 0 records nothing yet still continues the trace (flags 00)', async () => {
+    const env = await exportingEnv();
+    const receiver = receivers.at(-1)!;
+    const caller = await startPair({
+      ...env,
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0',
+    });
+    const answer = await request(`${caller.origin}/caller/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'ratio-0', payload: 'hi' }),
+    });
+    expect(answer.statusCode).toBe(200);
+    const body = (await answer.body.json()) as CallerAnswer;
+    expect(body.producerHeaders?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    // Stopping flushes whatever was buffered: nothing may arrive.
+    for (const service of started.splice(0)) expect(await service.stop()).toBe(0);
+    expect(receiver.spans).toEqual([]);
   });
 
   it('with OTEL_PROPAGATORS including b3multi, joins and forwards a Zipkin-style x-b3 trace', async () => {

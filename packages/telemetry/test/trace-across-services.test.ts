@@ -162,6 +162,33 @@ describe.each(['http/json', 'http/protobuf'])('exporting over OTLP %s', (protoco
     expect(clientSpan.statusCode).toBe(StatusCode.ERROR);
   });
 
+  it.each([
+    [503, true],
+    [404, false],
+  ])(
+    'a producer answer %i: the client span is an error, the server spans only for a 5xx',
+    async (responseCode, serverError) => {
+      const answer = await postJson(`${caller.origin}/caller/messages`, {
+        id: `status-${responseCode}`,
+        payload: 'hi',
+        responseCode,
+      });
+      expect(answer.statusCode).toBe(502);
+      const traceId = traceIdOf(answer.body.producerHeaders?.traceparent);
+      const spans = await receiver.waitFor(hasFullTrace(traceId));
+      const trace = spans.filter((span) => span.traceId === traceId);
+      const client = clientSpanOf(trace, 'caller')!;
+      expect(client.statusCode).toBe(StatusCode.ERROR);
+      expect(client.attributes['http.response.status_code']).toBe(responseCode);
+      expect(client.attributes['error.type']).toBe(String(responseCode));
+      const producerServer = serverSpanOf(trace, 'producer')!;
+      expect(producerServer.attributes['http.response.status_code']).toBe(responseCode);
+      expect(producerServer.statusCode === StatusCode.ERROR).toBe(serverError);
+      // The caller answered 502 (a 5xx) either way.
+      expect(serverSpanOf(trace, 'caller')!.statusCode).toBe(StatusCode.ERROR);
+    },
+  );
+
   it('does not trace probes or /metrics', async () => {
     for (const path of ['/livez', '/readyz', '/metrics', '/readyz?full=1']) {
       for (const service of [caller, producer]) {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CircuitBreaker } from '../src/breaker.js';
 import { createServiceClient } from '../src/index.js';
+import { MAX_RETRIES } from '../src/retry.js';
 import type { BreakerTransition, CallResult, ServiceClient } from '../src/index.js';
 import { json, readBody, rotatingConnector, startTestServer } from './test-server.js';
 import type { TestServer } from './test-server.js';
@@ -109,21 +110,36 @@ describe('trip rule, against two local producers', () => {
   it('stays closed and fails at most 0.5 % of calls when one of two producers is killed under 100 calls/s', async () => {
     servers = [await replica(() => 200), await replica(() => 200)];
     const ports = servers.map((s) => s.port); // the dead one stays in rotation: it refuses
-    client = createServiceClient({
-      origin: ORIGIN,
-      connect: rotatingConnector(() => ports, 'random').connect,
-    });
+    const deadPort = ports[0]!;
+    const connector = rotatingConnector(() => ports, 'random');
+    client = createServiceClient({ origin: ORIGIN, connect: connector.connect });
     const transitions = recordTransitions(client);
+    let connectsBeforeKill = 0;
 
     // 1 s healthy, then one replica dies (its sockets closed, its port refusing) for 6 s.
-    const results = await paced(client, 100, 7000, { 1000: () => servers[0]!.close() });
+    const results = await paced(client, 100, 7000, {
+      1000: () => {
+        connectsBeforeKill = connector.targets.get(deadPort) ?? 0;
+        return servers[0]!.close();
+      },
+    });
 
     const failed = results.filter(({ result }) => result.outcome !== 'ok');
+    // How many new connections the pool needed after the kill depends on how bursty the calls
+    // were (a busy machine bunches them), so it is counted, not assumed.
+    const refusedConnects = (connector.targets.get(deadPort) ?? 0) - connectsBeforeKill;
+    const retried = results.filter(({ result }) => result.retried).length;
+    console.log(
+      `one of two replicas killed at 100 calls/s: ${failed.length} of ${results.length} failed ` +
+        `(${JSON.stringify(failed.map(({ result }) => result.errorCode ?? result.outcome))}), ` +
+        `${refusedConnects} connects refused, ${retried} calls retried`,
+    );
     expect(results.length).toBe(700);
     expect(failed.length).toBeLessThanOrEqual(3); // 0.5 % of 700, rounded down
     expect(transitions).toEqual([]);
-    // The safe retry carried the refused connections to the live replica.
-    expect(results.some(({ result }) => result.retried && result.outcome === 'ok')).toBe(true);
+    // Every refused connect was retried on a new connection (a call takes at most 1 + MAX_RETRIES
+    // refusals): none reached the breaker as a failure of the service.
+    expect(retried).toBeGreaterThanOrEqual(Math.ceil(refusedConnects / (MAX_RETRIES + 1)));
   });
 
   it('opens within 1 s at 100 calls/s when every endpoint starts answering 500', async () => {

@@ -49,12 +49,15 @@ describe('a call from cluster-1 to the exporting clusters (cluster-2, cluster-3)
 
   it('reaches the replicas of both exporting clusters behind the ClusterSetIP over many calls', async () => {
     const pods = new Set<string>();
-    // Concurrent batches make the caller open several connections; the ClusterSetIP's DNAT
-    // picks an endpoint per connection (not per request), as kube-proxy does.
-    for (let batch = 0; batch < 12 && pods.size < 4; batch += 1) {
+    // The ClusterSetIP's DNAT picks an endpoint per connection (not per request), as kube-proxy
+    // does, and the caller's kept-alive connections keep theirs: fast batches of the same size
+    // would ride the same few connections. Each batch is larger than the last and its calls are
+    // held 200 ms, so the caller opens new connections, each a new draw: 8 + 16 + 24 draws miss one
+    // of 4 pods with a chance of about 4 x (3/4)^48.
+    for (let batch = 0; batch < 6 && pods.size < 4; batch += 1) {
       const answers = await Promise.all(
-        Array.from({ length: 8 }, (_, i) =>
-          callThroughGateway(sim.gatewayUrl, { payload: `batch ${batch}.${i}` }),
+        Array.from({ length: 8 * (batch + 1) }, (_, i) =>
+          callThroughGateway(sim.gatewayUrl, { payload: `batch ${batch}.${i}`, delay: 200 }),
         ),
       );
       for (const { status, envelope } of answers) {

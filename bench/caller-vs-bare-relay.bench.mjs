@@ -23,7 +23,12 @@
 //   met, missed, or inconclusive when this run's noise is larger than the distance to the target.
 // BENCH_CALIBRATE=1 puts a second bare relay in the caller's place: the ratio should read 1, and
 // how far it lands from 1 is the bench's own error on this machine.
-// Bounded: BENCH_STARTS × (2 × BENCH_WARMUP_S + BENCH_ROUNDS × 2 × BENCH_DURATION_S).
+// Then, per pair, a fixed-rate phase (target 6's CPU per request): both at BENCH_RATE req/s
+// (default 800) in the same seconds, BENCH_ROUNDS rounds; the ratio is the median of per-round
+// relay/caller CPU per request. Saturated, the relay batches more requests per event-loop turn
+// than the slower caller, so the saturated CPU ratio also carries that difference; at a fixed rate
+// both do the same number of requests in the same seconds. BENCH_RATE=0 skips the phase.
+// Bounded: BENCH_STARTS × (2 × BENCH_WARMUP_S + BENCH_ROUNDS × 3 × BENCH_DURATION_S).
 //
 //   pnpm --filter @s2s/bench bench            (or pnpm bench at the root)
 //   BENCH_STARTS=3 BENCH_ROUNDS=15 BENCH_DURATION_S=2 BENCH_CONNECTIONS=32 node bench/caller-vs-bare-relay.bench.mjs
@@ -51,6 +56,8 @@ const STARTS = wholeNumber('BENCH_STARTS', 3, 1, 20);
 const ROUNDS = wholeNumber('BENCH_ROUNDS', 15, 1, 200);
 const WARMUP_S = wholeNumber('BENCH_WARMUP_S', 20, 0, 120);
 const CALIBRATE = wholeNumber('BENCH_CALIBRATE', 0, 0, 1) === 1;
+/** Fixed-rate phase: both at this many req/s at once (0 skips the phase). */
+const RATE = wholeNumber('BENCH_RATE', 800, 0, 20_000);
 /** What stands in the caller's place: the caller, or a second bare relay when calibrating. */
 const SUBJECT = CALIBRATE ? 'second relay' : 'caller';
 const TARGET_RATIO = 0.9;
@@ -92,12 +99,13 @@ function stopAll() {
 }
 process.on('exit', stopAll);
 
-function load(url, duration) {
+function load(url, duration, overallRate = undefined) {
   return autocannon({
     url: `${url}/caller/messages`,
     method: 'POST',
     connections: CONNECTIONS,
     duration,
+    ...(overallRate === undefined ? {} : { overallRate }),
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ id: 'bench-1', payload: 'hello from the benchmark' }),
   });
@@ -225,6 +233,9 @@ console.log(
 console.log(`load average at start: ${loadAverage()}`);
 const results = { caller: [], relay: [] };
 const ratios = [];
+/** Fixed-rate phase: relay/caller CPU per request, per round, both loaded in the same seconds. */
+const fixedRateCpuRatios = [];
+const fixedRateCpu = { caller: [], relay: [] };
 for (let pairIndex = 1; pairIndex <= STARTS; pairIndex++) {
   const pair = await startPair();
   // Warm-up, not measured (see the top of this file).
@@ -258,6 +269,27 @@ for (let pairIndex = 1; pairIndex <= STARTS; pairIndex++) {
       cpu: measured.relay.cpu / measured.caller.cpu,
     });
   }
+  // Fixed rate, both at once: CPU per request below saturation, where neither batches more
+  // requests per event-loop turn than the other (the steadier view on a shared machine).
+  for (let round = 1; RATE > 0 && round <= ROUNDS; round++) {
+    const before = { caller: cpuMs(pair.pid.caller), relay: cpuMs(pair.pid.relay) };
+    const [callerResult, relayResult] = await Promise.all([
+      load(pair.origin.caller, DURATION_S, RATE),
+      load(pair.origin.relay, DURATION_S, RATE),
+    ]);
+    const cpu = {
+      caller: ((cpuMs(pair.pid.caller) - before.caller) * 1000) / callerResult.requests.total,
+      relay: ((cpuMs(pair.pid.relay) - before.relay) * 1000) / relayResult.requests.total,
+    };
+    fixedRateCpu.caller.push(cpu.caller);
+    fixedRateCpu.relay.push(cpu.relay);
+    fixedRateCpuRatios.push(cpu.relay / cpu.caller);
+    const bad = callerResult.non2xx + callerResult.errors + relayResult.non2xx + relayResult.errors;
+    console.log(
+      `  pair ${pairIndex} fixed ${RATE} req/s round ${String(round).padStart(2)}: ${SUBJECT} ${callerResult.requests.total} req ${cpu.caller.toFixed(0)} µs CPU/req, relay ${relayResult.requests.total} req ${cpu.relay.toFixed(0)} µs CPU/req` +
+        (bad ? `  non-2xx/errors ${bad}` : ''),
+    );
+  }
   await pair.stop();
 }
 
@@ -289,6 +321,18 @@ console.log(
       ? ''
       : `; target ≥ ${TARGET_CPU_EFFICIENCY.toFixed(3)} (≤ 1.10 × the relay's): ${verdict(cpuRatio, TARGET_CPU_EFFICIENCY)}`),
 );
+if (fixedRateCpuRatios.length > 0) {
+  const fixed = medianInterval(fixedRateCpuRatios);
+  console.log(
+    `at ${RATE} req/s each, at once: ${SUBJECT} ${median(fixedRateCpu.caller).toFixed(0)} µs CPU/req, relay ${median(fixedRateCpu.relay).toFixed(0)} µs CPU/req (medians)`,
+  );
+  console.log(
+    `CPU efficiency relay/${SUBJECT} at a fixed rate = ${formatInterval(fixed)}` +
+      (CALIBRATE
+        ? `; identical services: should read 1 (interval ${fixed.low <= 1 && fixed.high >= 1 ? 'contains' : 'misses'} 1)`
+        : `; target ≥ ${TARGET_CPU_EFFICIENCY.toFixed(3)} (≤ 1.10 × the relay's): ${verdict(fixed, TARGET_CPU_EFFICIENCY)}`),
+  );
+}
 console.log(`load average at end: ${loadAverage()}`);
 if (caller.bad + relay.bad > 0)
   console.log(`warning: ${caller.bad + relay.bad} non-2xx/errors/timeouts`);

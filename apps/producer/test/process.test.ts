@@ -1,6 +1,6 @@
 // The built server as Kubernetes runs it: `node dist/server.js`, configured by the environment.
 import { fileURLToPath } from 'node:url';
-import { spawnNodeService, type NodeService } from '@s2s/test-support/node-service';
+import { spawnNodeService, type LogLine, type NodeService } from '@s2s/test-support/node-service';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IDENTITY_ENV } from './helpers.js';
@@ -86,5 +86,43 @@ describe('producer process', () => {
     const server = startServer({ FAULTS_ENABLED: 'yes' });
     expect(await server.exit).not.toBe(0);
     expect(server.stderr()).toContain('FAULTS_ENABLED');
+  });
+
+  // stdout is written in batches (service-kit's LOG_FLUSH_MS / LOG_BATCH_BYTES): a quiet server
+  // still shows its line within the flush interval, and a SIGTERM right after a burst loses none.
+  it("writes a quiet request's access line within the flush interval, and every line of a burst by exit", async () => {
+    const server = startServer({ SHUTDOWN_DELAY_MS: '0', LOG_LEVEL: 'info' });
+    const origin = await server.origin;
+    const send = (id: string): Promise<number> =>
+      request(`${origin}/producer/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': id },
+        body: JSON.stringify({ id, payload: 'log me' }),
+      }).then(async (answer) => {
+        await answer.body.dump();
+        return answer.statusCode;
+      });
+    const accessLine = (id: string) => (line: LogLine) =>
+      line.msg === 'request completed' && line['reqId'] === id;
+
+    expect(await send('quiet-1')).toBe(200);
+    const sent = Date.now();
+    await server.waitForLog(accessLine('quiet-1'), 2_000);
+    // LOG_FLUSH_MS (100 ms) plus the pipe and this test's event loop.
+    expect(Date.now() - sent).toBeLessThan(1_000);
+
+    const ids = Array.from({ length: 300 }, (_, index) => `burst-${index}`);
+    const statuses = await Promise.all(ids.map(send));
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    // At once, no wait: the lines still in the buffer must be written on the way out.
+    server.child.kill('SIGTERM');
+    expect(await server.exit).toBe(0);
+    const logged = new Set(
+      server.logs
+        .filter((line) => line.msg === 'request completed')
+        .map((line) => String(line['reqId'])),
+    );
+    expect(ids.filter((id) => !logged.has(id))).toEqual([]);
+    expect(server.logs.some((line) => line.msg === 'server closed')).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import { destination } from 'pino';
 import { handleClientError } from './client-errors.js';
 import { problemFromError, sendProblem } from './problem.js';
 
@@ -111,6 +112,30 @@ export class AccessLogController extends LogController {
   }
 }
 
+/**
+ * How long a log line may wait in the buffer before it is written. Lines are written in batches
+ * of up to `LOG_BATCH_BYTES`, or every `LOG_FLUSH_MS`, whichever comes first.
+ */
+export const LOG_FLUSH_MS = 100;
+/** A write of stdout costs a system call: one per ~20 access lines under load, not one per line. */
+export const LOG_BATCH_BYTES = 8_192;
+
+/**
+ * stdout as pino's asynchronous, batched destination (pino's "Asynchronous logging"). Written
+ * line by line, the access line was the caller's one system call per request that the bare relay
+ * does not make (~30 µs of CPU on the bench machine, a fifth of the relay's whole request). What
+ * is buffered is written on `exit` (pino flushes synchronously then: graceful shutdown, fatal
+ * errors, a bad start-up variable); only a SIGKILL loses the last `LOG_FLUSH_MS` of lines.
+ */
+function stdoutDestination(): ReturnType<typeof destination> {
+  return destination({
+    dest: 1,
+    sync: false,
+    minLength: LOG_BATCH_BYTES,
+    periodicFlush: LOG_FLUSH_MS,
+  });
+}
+
 export function createServer(options: ServerOptions = {}): FastifyInstance {
   const longestResponseMs = options.longestResponseMs ?? 30_000;
   const limits = { ...CONNECTION_LIMITS, ...options.limits };
@@ -122,7 +147,7 @@ export function createServer(options: ServerOptions = {}): FastifyInstance {
             level: options.logLevel ?? 'info',
             // Secrets never reach the logs even if a serializer starts logging headers.
             redact: ['req.headers.authorization', 'req.headers.cookie'],
-            ...(options.logStream ? { stream: options.logStream } : {}),
+            stream: options.logStream ?? stdoutDestination(),
           },
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,

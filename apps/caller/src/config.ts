@@ -2,7 +2,8 @@
 // reach the producer. `process.env` is passed in by server.ts; tests pass their own objects.
 import { DEFAULTS, parseConnectTo } from '@s2s/service-client';
 import { ConfigError, commonConfigProperties, loadConfig, type Env } from '@s2s/service-kit/config';
-import Type, { type Static } from 'typebox';
+import { Type } from '@s2s/service-kit/json-schema';
+import type { Static } from 'typebox';
 
 export const callerConfigSchema = Type.Object({
   ...commonConfigProperties,

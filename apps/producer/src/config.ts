@@ -1,7 +1,8 @@
 // The producer's configuration (docs/contract.md, "Configuration"): the common variables plus the
 // fault-knob switch. `process.env` is passed in by server.ts; tests pass their own objects.
 import { commonConfigProperties, loadConfig, type Env } from '@s2s/service-kit/config';
-import Type, { type Static } from 'typebox';
+import { Type } from '@s2s/service-kit/json-schema';
+import type { Static } from 'typebox';
 
 export const producerConfigSchema = Type.Object({
   ...commonConfigProperties,

@@ -3,7 +3,8 @@
 import { envSchema } from 'env-schema';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import Type, { type Static, type TObject, type TProperties } from 'typebox';
+import type { Static, TObject, TProperties } from 'typebox';
+import { Type } from './json-schema.js';
 
 /** A configuration value that failed validation. `variable` names the environment variable. */
 export class ConfigError extends Error {

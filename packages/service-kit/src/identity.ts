@@ -5,7 +5,7 @@
 import { hostname, networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import Type from 'typebox';
+import { Type } from './json-schema.js';
 
 export interface Identity {
   service: string;

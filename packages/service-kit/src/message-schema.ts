@@ -1,6 +1,6 @@
 // Field rules of a message (docs/contract.md, "Producer"): the producer and the caller accept the
 // same fields, so they are declared once here.
-import Type from 'typebox';
+import { Type } from './json-schema.js';
 
 /** 1–64 characters of `[A-Za-z0-9._-]`. */
 export const idSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' });

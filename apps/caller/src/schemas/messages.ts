@@ -8,7 +8,8 @@ import {
   responseCodeSchema,
 } from '@s2s/service-kit/message-schema';
 import type { BreakerState, Outcome } from '@s2s/service-client';
-import Type, { type Static } from 'typebox';
+import { Type } from '@s2s/service-kit/json-schema';
+import type { Static } from 'typebox';
 
 /** Same fields as the producer's; `id` optional; `delay` checked against the caller's limit. */
 export function callerMessageRequestSchema(maxDelayMs: number) {

@@ -7,7 +7,8 @@ import {
   payloadSchema,
   responseCodeSchema,
 } from '@s2s/service-kit/message-schema';
-import Type, { type Static } from 'typebox';
+import { Type } from '@s2s/service-kit/json-schema';
+import type { Static } from 'typebox';
 
 /** Built per app: the allowed delay depends on the app's MAX_DELAY_MS. */
 export function producerMessageRequestSchema(maxDelayMs: number) {

@@ -120,20 +120,29 @@ export const LOG_FLUSH_MS = 100;
 /** A write of stdout costs a system call: one per ~20 access lines under load, not one per line. */
 export const LOG_BATCH_BYTES = 8_192;
 
+/** stdout's destination, one per process however many servers it runs (tests run several). */
+let stdout: ReturnType<typeof destination> | undefined;
+
 /**
- * stdout as pino's asynchronous, batched destination (pino's "Asynchronous logging"). Written
- * line by line, the access line was the caller's one system call per request that the bare relay
- * does not make (~30 µs of CPU on the bench machine, a fifth of the relay's whole request). What
- * is buffered is written on `exit` (pino flushes synchronously then: graceful shutdown, fatal
- * errors, a bad start-up variable); only a SIGKILL loses the last `LOG_FLUSH_MS` of lines.
+ * stdout as a batched pino destination. Written line by line, the access line was the caller's
+ * one system call per request that the bare relay does not make. The batch is written in this
+ * thread (`sync: true`): pino's asynchronous mode hands each write to a libuv worker thread, and
+ * waking that thread cost more of the caller's CPU on the shared bench machine than the write
+ * itself (bench/README.md, "The access line"). What is buffered is written on
+ * `exit` (graceful shutdown, fatal errors, a bad start-up variable); only a SIGKILL loses the
+ * last `LOG_FLUSH_MS` of lines.
  */
 function stdoutDestination(): ReturnType<typeof destination> {
-  return destination({
+  if (stdout !== undefined) return stdout;
+  const stream = destination({
     dest: 1,
-    sync: false,
+    sync: true,
     minLength: LOG_BATCH_BYTES,
     periodicFlush: LOG_FLUSH_MS,
   });
+  process.once('exit', () => stream.flushSync());
+  stdout = stream;
+  return stream;
 }
 
 export function createServer(options: ServerOptions = {}): FastifyInstance {

@@ -9,7 +9,8 @@
 // Targets (issue 18, item 6): caller/relay throughput ratio >= 0.90, and CPU per request
 // <= 1.10 × the relay's (relay/caller CPU efficiency >= 0.909).
 // BENCH_CALLER_TELEMETRY=off starts the caller without the telemetry entry and BENCH_LOG_LEVEL
-// sets its log level (default info), to see what each part costs.
+// sets its log level (default info), and BENCH_CALLER_FLAGS=defaults drops the image's
+// --max-semi-space-size=2, to see what each part costs.
 // The machine is shared and noisy, so:
 // - each round measures both back to back (order alternating), and the reported ratio is the
 //   median of the per-round ratios, which cancels slow drifts in load;
@@ -68,6 +69,14 @@ if (!['10%', 'off'].includes(CALLER_TELEMETRY)) {
   process.exit(2);
 }
 const CALLER_LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
+// The image's `--max-semi-space-size=2` (idle RSS, issue 18 item 4) or node's default young
+// generation, as the relay runs: BENCH_CALLER_FLAGS=defaults shows what the memory setting costs.
+const CALLER_FLAGS = process.env.BENCH_CALLER_FLAGS ?? 'deployed';
+if (!['deployed', 'defaults'].includes(CALLER_FLAGS)) {
+  console.error(`BENCH_CALLER_FLAGS must be deployed or defaults, got "${CALLER_FLAGS}"`);
+  process.exit(2);
+}
+const semiSpaceFlag = CALLER_FLAGS === 'deployed' ? ['--max-semi-space-size=2'] : [];
 
 const path = (relative) => fileURLToPath(new URL(relative, import.meta.url));
 const children = [];
@@ -127,14 +136,9 @@ const sink = await startOtlpSink();
 /** The caller's telemetry and node flags, as the image starts it. */
 const callerLaunch =
   CALLER_TELEMETRY === 'off'
-    ? { nodeArgs: ['--max-semi-space-size=2', '--enable-source-maps'], env: {} }
+    ? { nodeArgs: [...semiSpaceFlag, '--enable-source-maps'], env: {} }
     : {
-        nodeArgs: [
-          '--max-semi-space-size=2',
-          '--import',
-          '@s2s/telemetry/register',
-          '--enable-source-maps',
-        ],
+        nodeArgs: [...semiSpaceFlag, '--import', '@s2s/telemetry/register', '--enable-source-maps'],
         env: {
           OTEL_SERVICE_NAME: 'sample-caller',
           OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint,
@@ -226,7 +230,7 @@ async function startService(name, script, env, nodeArgs = []) {
 }
 
 console.log(
-  `${CALIBRATE ? 'calibration: bare relay vs a second bare relay' : `caller (telemetry ${CALLER_TELEMETRY}, LOG_LEVEL=${CALLER_LOG_LEVEL}) vs bare relay`}: ${CONNECTIONS} connections, ` +
+  `${CALIBRATE ? 'calibration: bare relay vs a second bare relay' : `caller (telemetry ${CALLER_TELEMETRY}, LOG_LEVEL=${CALLER_LOG_LEVEL}, node flags ${CALLER_FLAGS}) vs bare relay`}: ${CONNECTIONS} connections, ` +
     `${STARTS} fresh pairs × (${WARMUP_S} s warm-up each, then ${ROUNDS} rounds × ${DURATION_S} s each), same producer`,
 );
 

@@ -140,7 +140,13 @@ function stdoutDestination(): ReturnType<typeof destination> {
     minLength: LOG_BATCH_BYTES,
     periodicFlush: LOG_FLUSH_MS,
   });
-  process.once('exit', () => stream.flushSync());
+  process.once('exit', () => {
+    try {
+      stream.flushSync();
+    } catch {
+      // stdout is gone (a closed pipe): nothing left to write to.
+    }
+  });
   stdout = stream;
   return stream;
 }

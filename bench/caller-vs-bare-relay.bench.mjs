@@ -34,23 +34,13 @@
 //   pnpm --filter @s2s/bench bench            (or pnpm bench at the root)
 //   BENCH_STARTS=3 BENCH_ROUNDS=15 BENCH_DURATION_S=2 BENCH_CONNECTIONS=32 node bench/caller-vs-bare-relay.bench.mjs
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@s2s/test-support/free-port';
-import { loadAverage, startOtlpSink } from './support.mjs';
+import { cpuMs, loadAverage, startOtlpSink, wholeNumber } from './support.mjs';
 import { formatInterval, median, medianInterval, verdict } from '@s2s/test-support/median-interval';
 import autocannon from 'autocannon';
 
-/** A whole number in [min, max] from the environment, or exit 2 naming the variable. */
-function wholeNumber(name, fallback, min, max) {
-  const raw = process.env[name] ?? String(fallback);
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
-    console.error(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-    process.exit(2);
-  }
-  return value;
-}
 const DURATION_S = wholeNumber('BENCH_DURATION_S', 2, 1, 60);
 const CONNECTIONS = wholeNumber('BENCH_CONNECTIONS', 32, 1, 1024);
 const STARTS = wholeNumber('BENCH_STARTS', 3, 1, 20);
@@ -101,6 +91,14 @@ function start(name, script, env) {
     });
     child.on('exit', (code) => reject(new Error(`${name} exited with ${code}: ${output}`)));
   });
+}
+
+/**
+ * CPU µs per request since `cpuBefore` (ms). CPU per request is a second, steadier view of the
+ * overhead than throughput on a machine shared with other work.
+ */
+function cpuPerRequestUs(pid, cpuBefore, result) {
+  return ((cpuMs(pid) - cpuBefore) * 1000) / result.requests.total;
 }
 
 function stopAll() {
@@ -184,19 +182,6 @@ async function startPair() {
 }
 
 /**
- * CPU time (ms) a process used so far, from /proc (Linux; NaN elsewhere). CPU per request is a
- * second, steadier view of the overhead than throughput on a machine shared with other work.
- */
-function cpuMs(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms ticks
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/**
  * The services run at LOG_LEVEL=warn (the relay logs nothing either), so they print no
  * "listening" line: give them a free port and wait for /readyz.
  */
@@ -254,17 +239,17 @@ for (let pairIndex = 1; pairIndex <= STARTS; pairIndex++) {
     for (const name of order) {
       const cpuBefore = cpuMs(pair.pid[name]);
       const result = await load(pair.origin[name], DURATION_S);
-      const cpuPerRequestUs = ((cpuMs(pair.pid[name]) - cpuBefore) * 1000) / result.requests.total;
+      const cpuUs = cpuPerRequestUs(pair.pid[name], cpuBefore, result);
       const bad = result.non2xx + result.errors + result.timeouts;
       measured[name] = {
         rps: result.requests.average,
         p99: result.latency.p99,
-        cpu: cpuPerRequestUs,
+        cpu: cpuUs,
         bad,
       };
       results[name].push(measured[name]);
       console.log(
-        `  pair ${pairIndex} round ${String(round).padStart(2)} ${name.padEnd(6)} ${result.requests.average.toFixed(0).padStart(6)} req/s  p99 ${String(result.latency.p99).padStart(4)} ms  ${cpuPerRequestUs.toFixed(0).padStart(4)} µs CPU/req  non-2xx/errors ${bad}`,
+        `  pair ${pairIndex} round ${String(round).padStart(2)} ${name.padEnd(6)} ${result.requests.average.toFixed(0).padStart(6)} req/s  p99 ${String(result.latency.p99).padStart(4)} ms  ${cpuUs.toFixed(0).padStart(4)} µs CPU/req  non-2xx/errors ${bad}`,
       );
     }
     ratios.push({
@@ -282,8 +267,8 @@ for (let pairIndex = 1; pairIndex <= STARTS; pairIndex++) {
       load(pair.origin.relay, DURATION_S, RATE),
     ]);
     const cpu = {
-      caller: ((cpuMs(pair.pid.caller) - before.caller) * 1000) / callerResult.requests.total,
-      relay: ((cpuMs(pair.pid.relay) - before.relay) * 1000) / relayResult.requests.total,
+      caller: cpuPerRequestUs(pair.pid.caller, before.caller, callerResult),
+      relay: cpuPerRequestUs(pair.pid.relay, before.relay, relayResult),
     };
     fixedRateCpu.caller.push(cpu.caller);
     fixedRateCpu.relay.push(cpu.relay);

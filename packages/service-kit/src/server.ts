@@ -128,9 +128,8 @@ let stdout: ReturnType<typeof destination> | undefined;
  * one system call per request that the bare relay does not make. The batch is written in this
  * thread (`sync: true`): pino's asynchronous mode hands each write to a libuv worker thread, and
  * waking that thread cost more of the caller's CPU on the shared bench machine than the write
- * itself (bench/README.md, "The access line"). What is buffered is written on
- * `exit` (graceful shutdown, fatal errors, a bad start-up variable); only a SIGKILL loses the
- * last `LOG_FLUSH_MS` of lines.
+ * itself (bench/README.md, "Figures on a quiet machine"). What is buffered is written on `exit`
+ * (graceful shutdown, fatal errors); only a SIGKILL loses the last `LOG_FLUSH_MS` of lines.
  */
 function stdoutDestination(): ReturnType<typeof destination> {
   if (stdout !== undefined) return stdout;

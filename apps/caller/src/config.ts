@@ -27,6 +27,15 @@ export const callerConfigSchema = Type.Object({
     maximum: 10_000,
     default: DEFAULTS.connections,
   }),
+  // Calls one connection to the producer carries before it is closed and the next call opens a new
+  // one; 0: no limit. Behind a ClusterSetIP (kube-proxy picks an endpoint per connection) it
+  // spreads a steady caller over every producer endpoint; the mesh's sidecar balances each request
+  // and needs none (the clusterset simulation sets 20: packages/clusterset-sim/README.md).
+  PRODUCER_MAX_REQUESTS_PER_CONNECTION: Type.Integer({
+    minimum: 0,
+    maximum: 1_000_000,
+    default: DEFAULTS.maxRequestsPerConnection,
+  }),
   // Empty: the fault knobs are open to anyone (the `pnpm start` default); set, a call that uses
   // them must carry it in x-fault-injection-token (src/fault-token.ts).
   FAULT_INJECTION_TOKEN: Type.String({ default: '' }),

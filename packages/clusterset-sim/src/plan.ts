@@ -399,6 +399,11 @@ export function processPlan(input: ProcessPlanInput): ProcessRecord[] {
       POD_NAME: 'sample-caller-0',
       POD_IP: a.caller,
       APP_VERSION: 'v1',
+      // The mesh's sidecar picks an endpoint for each request; without one, the ClusterSetIP picks
+      // one per connection, and a caller whose few pooled sockets stay busy would stay on the
+      // endpoints it reached first. A new connection every 20 calls spreads it over all of them
+      // (docs/simulation.md, "Faithful or not").
+      PRODUCER_MAX_REQUESTS_PER_CONNECTION: '20',
       ...input.callerEnv,
     },
     log: logOf(stateDir, 'caller'),

@@ -133,7 +133,7 @@ describe('readinessProbeFromManifest', () => {
 });
 
 describe('processPlan', () => {
-  const records = processPlan({
+  const planInput: Parameters<typeof processPlan>[0] = {
     topology,
     stateDir: '/run/x/4',
     helperEntry: '/pkg/dist/helper-main.js',
@@ -147,7 +147,8 @@ describe('processPlan', () => {
     probe: { periodMs: 5000, timeoutMs: 2000, failureThreshold: 2, successThreshold: 1 },
     mcs: { propagationDelayMs: 500, leaseMs: 3000, heartbeatMs: 1000 },
     link: { rttMs: 35, jitterMs: 2 },
-  });
+  };
+  const records = processPlan(planInput);
   const byName = new Map(records.map((record) => [record.name, record]));
 
   it("runs each replica in its cluster with that cluster's identity and its own pod address", () => {
@@ -169,6 +170,15 @@ describe('processPlan', () => {
   it('never lets PRODUCER_URL through: the caller uses the clusterset name', () => {
     expect(byName.get('caller')!.env.PRODUCER_URL).toBeUndefined();
     expect(byName.get('caller')!.env.PRODUCER_TIMEOUT_MS).toBe('800');
+  });
+
+  it("closes the caller's producer connections every 20 calls, standing in for the sidecar's per-request balancing, unless callerEnv says otherwise", () => {
+    expect(byName.get('caller')!.env.PRODUCER_MAX_REQUESTS_PER_CONNECTION).toBe('20');
+    const [overridden] = processPlan({
+      ...planInput,
+      callerEnv: { PRODUCER_MAX_REQUESTS_PER_CONNECTION: '0' },
+    }).filter((record) => record.name === 'caller');
+    expect(overridden!.env.PRODUCER_MAX_REQUESTS_PER_CONNECTION).toBe('0');
   });
 
   it('starts one exporter per exporting cluster in that cluster, one delayer per link, and the importer in cluster-1', () => {

@@ -46,6 +46,9 @@ export const DEFAULTS = {
   // always drops an idle socket before the server does (no write into a socket being closed).
   keepAliveTimeoutMs: 4000,
   connections: 128,
+  // No limit: a socket lives until it idles out. Behind an L4 balancer (kube-proxy, a ClusterSetIP)
+  // a limit spreads a steady caller's calls over the endpoints (README, maxRequestsPerConnection).
+  maxRequestsPerConnection: 0,
   failureThreshold: 3, // mirrors the DestinationRule's consecutive5xxErrors: 3
   failureRatio: 0.5, // README "Circuit breaker": the service fails more calls than it serves
   minimumVolume: 20, // calls per window: 20 calls/s with the 1 s window
@@ -71,6 +74,7 @@ interface ResolvedOptions {
   keepAliveTimeoutMs: number;
   connections: number;
   maxInFlight: number;
+  maxRequestsPerConnection: number;
   failureThreshold: number;
   failureRatio: number;
   minimumVolume: number;
@@ -142,6 +146,11 @@ class UndiciServiceClient implements ServiceClient {
       // A server's `Keep-Alive: timeout=N` hint may shorten the idle time, never lengthen it.
       keepAliveMaxTimeout: options.keepAliveTimeoutMs,
       keepAliveTimeoutThreshold: 1000,
+      // undici sends the last request with `connection: close`, so the server ends the socket
+      // after answering it and no call is ever written into a closing socket.
+      ...(options.maxRequestsPerConnection > 0
+        ? { maxRequestsPerClient: options.maxRequestsPerConnection }
+        : {}),
     });
     this.#limit = new InFlightLimit(options.maxInFlight);
     this.#budget = options.retryBudget === false ? null : new RetryBudget(options.retryBudget);
@@ -478,6 +487,11 @@ function resolveOptions(options: ServiceClientOptions): ResolvedOptions {
     ),
     connections,
     maxInFlight,
+    maxRequestsPerConnection: nonNegativeInteger(
+      'maxRequestsPerConnection',
+      options.maxRequestsPerConnection,
+      DEFAULTS.maxRequestsPerConnection,
+    ),
     failureThreshold: positiveInteger(
       'failureThreshold',
       options.failureThreshold,
@@ -520,6 +534,14 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
     throw new TypeError(`createServiceClient: ${name} must be a number >= 0, got ${String(value)}`);
+  }
+  return v;
+}
+
+function nonNegativeInteger(name: string, value: number | undefined, fallback: number): number {
+  const v = nonNegative(name, value, fallback);
+  if (!Number.isInteger(v)) {
+    throw new TypeError(`createServiceClient: ${name} must be an integer, got ${String(value)}`);
   }
   return v;
 }

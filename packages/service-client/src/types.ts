@@ -31,6 +31,11 @@ export interface ServiceClientOptions {
   connections?: number;
   /** Calls in flight at once; beyond it a call ends at once as `overloaded`. At most `connections`. Default: `connections`. */
   maxInFlight?: number;
+  /**
+   * Requests a socket carries before it is closed (the last one is sent with `connection: close`);
+   * the next call opens a new connection. `0`: no limit. Default: `0`.
+   */
+  maxRequestsPerConnection?: number;
   /** Consecutive failures (5xx, timeout, unreachable) that open the breaker at low volume. Default: `3`. */
   failureThreshold?: number;
   /** Share of failed calls in the window that opens the breaker at high volume. Default: `0.5`. */

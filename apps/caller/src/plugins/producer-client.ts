@@ -21,6 +21,7 @@ export const producerClientPlugin = fp(
       // deadline is only charged for time spent with the producer.
       connections: config.PRODUCER_MAX_IN_FLIGHT,
       maxInFlight: config.PRODUCER_MAX_IN_FLIGHT,
+      maxRequestsPerConnection: config.PRODUCER_MAX_REQUESTS_PER_CONNECTION,
       failureThreshold: config.BREAKER_FAILURE_THRESHOLD,
       resetMs: config.BREAKER_RESET_MS,
     });

@@ -42,6 +42,17 @@ async function twoEndpoints(seen: Seen[]): Promise<TestServer[]> {
   return [await start(0), await start(1)];
 }
 
+/** The client under test, behind a round-robin balancer in front of two endpoints. */
+async function clientOverTwoEndpoints(seen: Seen[], maxRequestsPerConnection?: number) {
+  servers = await twoEndpoints(seen);
+  const connector = rotatingConnector(() => servers.map((s) => s.port), 'round-robin');
+  client = createServiceClient({
+    origin: ORIGIN,
+    connect: connector.connect,
+    ...(maxRequestsPerConnection === undefined ? {} : { maxRequestsPerConnection }),
+  });
+}
+
 async function callsInARow(count: number): Promise<string[]> {
   const outcomes: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -54,9 +65,7 @@ async function callsInARow(count: number): Promise<string[]> {
 describe('maxRequestsPerConnection', () => {
   it('by default, calls one after another stay on the sockets the first calls opened', async () => {
     const seen: Seen[] = [];
-    servers = await twoEndpoints(seen);
-    const connector = rotatingConnector(() => servers.map((s) => s.port), 'round-robin');
-    client = createServiceClient({ origin: ORIGIN, connect: connector.connect });
+    await clientOverTwoEndpoints(seen);
 
     expect(await callsInARow(30)).toEqual(Array(30).fill('ok'));
     // undici's pool may take a second socket while the first finishes its answer, never more
@@ -70,13 +79,7 @@ describe('maxRequestsPerConnection', () => {
 
   it('with 10, closes each socket after its 10th call, so calls reach both endpoints and none fails', async () => {
     const seen: Seen[] = [];
-    servers = await twoEndpoints(seen);
-    const connector = rotatingConnector(() => servers.map((s) => s.port), 'round-robin');
-    client = createServiceClient({
-      origin: ORIGIN,
-      connect: connector.connect,
-      maxRequestsPerConnection: 10,
-    });
+    await clientOverTwoEndpoints(seen, 10);
 
     expect(await callsInARow(60)).toEqual(Array(60).fill('ok'));
     // At most 10 calls per socket; the 10th says `connection: close`, every other keep-alive.
@@ -95,13 +98,7 @@ describe('maxRequestsPerConnection', () => {
 
   it('applies to calls in flight at once too: 40 waves of 4 calls, no socket carries more than 10', async () => {
     const seen: Seen[] = [];
-    servers = await twoEndpoints(seen);
-    const connector = rotatingConnector(() => servers.map((s) => s.port), 'round-robin');
-    client = createServiceClient({
-      origin: ORIGIN,
-      connect: connector.connect,
-      maxRequestsPerConnection: 10,
-    });
+    await clientOverTwoEndpoints(seen, 10);
 
     for (let wave = 0; wave < 40; wave++) {
       const results = await Promise.all(

@@ -147,10 +147,8 @@ class UndiciServiceClient implements ServiceClient {
       keepAliveMaxTimeout: options.keepAliveTimeoutMs,
       keepAliveTimeoutThreshold: 1000,
       // undici sends the last request with `connection: close`, so the server ends the socket
-      // after answering it and no call is ever written into a closing socket.
-      ...(options.maxRequestsPerConnection > 0
-        ? { maxRequestsPerClient: options.maxRequestsPerConnection }
-        : {}),
+      // after answering it and no call is ever written into a closing socket. 0: no limit.
+      maxRequestsPerClient: options.maxRequestsPerConnection,
     });
     this.#limit = new InFlightLimit(options.maxInFlight);
     this.#budget = options.retryBudget === false ? null : new RetryBudget(options.retryBudget);
@@ -539,17 +537,16 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
 }
 
 function nonNegativeInteger(name: string, value: number | undefined, fallback: number): number {
-  const v = nonNegative(name, value, fallback);
-  if (!Number.isInteger(v)) {
-    throw new TypeError(`createServiceClient: ${name} must be an integer, got ${String(value)}`);
-  }
-  return v;
+  return integer(name, nonNegative(name, value, fallback));
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  const v = positive(name, value, fallback);
-  if (!Number.isInteger(v)) {
+  return integer(name, positive(name, value, fallback));
+}
+
+function integer(name: string, value: number): number {
+  if (!Number.isInteger(value)) {
     throw new TypeError(`createServiceClient: ${name} must be an integer, got ${String(value)}`);
   }
-  return v;
+  return value;
 }

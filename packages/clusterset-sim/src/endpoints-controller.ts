@@ -2,8 +2,10 @@
  * The endpoints controller, in two halves as Multi-cluster Services splits it:
  *
  * - `McsExporter`, one per exporting cluster, in that cluster's namespace: the kubelet's
- *   readiness probes (period, timeout and thresholds from the producer's manifest) and the
- *   EndpointSlice controller (a terminating pod leaves the ready set at once). It reports the
+ *   readiness probes (period, timeout and thresholds from the producer's manifest), the
+ *   kubelet's relist of its containers (a pod whose process exited is not ready from the next
+ *   relist, without waiting for probes to fail) and the EndpointSlice controller (a terminating
+ *   pod leaves the ready set at once). It reports the
  *   cluster's endpoints to the importer on every change and every `heartbeatMs`; a report is
  *   also the cluster's lease renewal (KEP-1645's "Endpoint TTL").
  * - `McsImporter`, in cluster-1: applies each report after the propagation delay, keeps a lease
@@ -19,6 +21,7 @@ import { control } from './control-channel.js';
 import { nftApply } from './network.js';
 import { clusterSetIpRuleset } from './plan.js';
 import type { McsSettings, ProbeSettings } from './plan.js';
+import { isAlive } from './system.js';
 
 export interface PodEndpoint {
   name: string;
@@ -47,19 +50,28 @@ export interface McsExporterOptions {
   heartbeatMs?: number;
   /** Readiness probe path. **Default:** `/readyz` (the manifest's). */
   probePath?: string;
+  /**
+   * How often the kubelet relists its containers (its PLEG): a pod whose process has exited is
+   * not ready from the next relist on. **Default:** 1000, the kubelet's relist period.
+   */
+  relistMs?: number;
 }
 
 interface PodState extends ReportedEndpoint {
   consecutiveFailures: number;
   consecutiveSuccesses: number;
+  /** The pod's process (its container), once the runtime has told us; null when none runs. */
+  pid: number | null;
 }
 
 const STARTING_PROBE_MS = 100;
+const RELIST_MS = 1000;
 
 export class McsExporter {
   private readonly pods: PodState[];
   private timer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
+  private relist: NodeJS.Timeout | null = null;
   private closed = false;
   reporting = true;
   reportsSent = 0;
@@ -73,6 +85,7 @@ export class McsExporter {
       consecutiveFailures: 0,
       consecutiveSuccesses: 0,
       generation: 0,
+      pid: null,
     }));
   }
 
@@ -82,6 +95,8 @@ export class McsExporter {
     this.schedule(this.options.probe.periodMs);
     this.heartbeat = setInterval(() => void this.send(), this.options.heartbeatMs ?? 1000);
     this.heartbeat.unref();
+    this.relist = setInterval(() => this.relistContainers(), this.options.relistMs ?? RELIST_MS);
+    this.relist.unref();
   }
 
   status() {
@@ -115,8 +130,31 @@ export class McsExporter {
     pod.consecutiveFailures = 0;
     pod.consecutiveSuccesses = 0;
     pod.generation += 1;
+    pod.pid = null;
     void this.send();
     this.probeUntilReady(pod);
+  }
+
+  /** The pod's process runs with this pid: the relist watches it from now on. */
+  running(name: string, pid: number): void {
+    this.pod(name).pid = pid;
+  }
+
+  /**
+   * The kubelet's relist: a container that exited (a crash, a SIGKILL) makes its pod not ready
+   * at once, as the kubelet sets the pod's Ready condition from its containers' state; the
+   * readiness probe would take up to `failureThreshold` periods to notice the same.
+   */
+  private relistContainers(): void {
+    let changed = false;
+    for (const pod of this.pods) {
+      if (pod.pid === null || isAlive(pod.pid)) continue;
+      pod.pid = null;
+      pod.ready = false;
+      pod.consecutiveSuccesses = 0;
+      changed = true;
+    }
+    if (changed) void this.send();
   }
 
   private probeUntilReady(pod: PodState): void {
@@ -139,6 +177,7 @@ export class McsExporter {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.relist) clearInterval(this.relist);
   }
 
   private pod(name: string): PodState {

@@ -219,8 +219,8 @@ export class ClusterSet {
    *
    * A producer replica stopped with SIGTERM is a pod being deleted: its cluster's endpoints
    * controller marks it terminating (out of the ready set) first, as Kubernetes does, and the
-   * change reaches cluster-1 after the propagation delay. Any other signal is a crash: only
-   * the readiness probes notice it.
+   * change reaches cluster-1 after the propagation delay. Any other signal is a crash: the
+   * exporter's relist of the pod's process notices it within its period (1 s, the kubelet's).
    */
   async stop(
     name: ProcessName,
@@ -265,9 +265,26 @@ export class ClusterSet {
       );
       generation = exporter.endpoints.find((endpoint) => endpoint.name === name)?.generation ?? 0;
     }
-    record.pid = spawnRecord(record);
-    writeState(this.state);
+    await this.spawn([name]);
     await this.waitReady(name, timeoutMs, generation);
+  }
+
+  /**
+   * Starts the processes of `names` (not waiting for them). A producer replica's pid goes to its
+   * cluster's exporter, which watches it as the kubelet watches its containers: when it exits,
+   * the pod is not ready from the next relist (a crash needs no failed probes to be noticed).
+   */
+  async spawn(names: ProcessName[]): Promise<void> {
+    for (const name of names) this.record(name).pid = spawnRecord(this.record(name));
+    writeState(this.state);
+    for (const name of names) {
+      const replica = replicaOf(this.topology, name);
+      if (!replica) continue;
+      await control(this.controlSocket(`exporter-${replica.cluster.id}`), 'running', {
+        name,
+        pid: this.record(name).pid,
+      });
+    }
   }
 
   /**

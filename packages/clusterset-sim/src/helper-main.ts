@@ -47,8 +47,15 @@ async function start(
       exporter.start();
       return {
         handler: (action, body) => {
-          const { name } = (body ?? {}) as { name?: string };
+          const { name, pid } = (body ?? {}) as { name?: string; pid?: number };
           if (action === 'status') return exporter.status();
+          if (action === 'running') {
+            if (!name || pid === undefined || !Number.isInteger(pid)) {
+              throw new Error('running needs a pod name and a pid');
+            }
+            exporter.running(name, pid);
+            return exporter.status();
+          }
           if (action === 'terminating' || action === 'started') {
             if (!name) throw new Error(`${action} needs a pod name`);
             if (action === 'terminating') exporter.terminating(name);

@@ -50,6 +50,12 @@ export interface ClusterSetOptions {
    * `k8s/base/producer/deployment.yaml` (today period 5 s, timeout 2 s, failure threshold 2).
    */
   probe?: Partial<ProbeSettings>;
+  /**
+   * How often the kubelet relists a producer pod's process: once it has exited (a crash, a
+   * SIGKILL), the pod is not ready from the next relist, before any probe fails. **Default:**
+   * 1000, the kubelet's relist period.
+   */
+  kubeletRelistMs?: number;
   /** @deprecated the one-cluster balancer's names for `probe`; still honoured. */
   balancer?: { probeIntervalMs?: number; probeTimeoutMs?: number; failureThreshold?: number };
   /**
@@ -181,6 +187,14 @@ function probeSettings(options: ClusterSetOptions, repoRoot: string): ProbeSetti
   };
 }
 
+function kubeletRelistMs(options: ClusterSetOptions): number {
+  const value = options.kubeletRelistMs ?? 1000;
+  if (!Number.isInteger(value) || value < 10) {
+    throw new Error(`kubeletRelistMs must be a whole number of milliseconds ≥ 10, got ${value}`);
+  }
+  return value;
+}
+
 function mcsSettings(options: ClusterSetOptions): McsSettings & McsReportSettings {
   const mcs = { ...DEFAULT_MCS, ...options.mcs };
   if (mcs.leaseMs <= mcs.heartbeatMs) {
@@ -217,6 +231,7 @@ export async function upClusterSet(options: ClusterSetOptions = {}): Promise<Clu
     gatewayPort,
     dnsTtlSeconds: options.dnsTtlSeconds ?? 2,
     probe: probeSettings(options, repoRoot),
+    kubeletRelistMs: kubeletRelistMs(options),
     mcs: mcsSettings(options),
     link,
   });
@@ -244,8 +259,7 @@ export async function upClusterSet(options: ClusterSetOptions = {}): Promise<Clu
     writeResolvConf(topology.namespaces.cluster1, topology.addresses.dns);
     for (const id of PRODUCER_CLUSTER_IDS) writeLinkShape(stateDir, id, link);
     const startAll = async (names: ProcessName[]) => {
-      for (const name of names) state.processes[name]!.pid = spawnRecord(state.processes[name]!);
-      writeState(state);
+      await clusterSet.spawn(names);
       await Promise.all(names.map((name) => clusterSet.waitReady(name, timeoutMs)));
     };
     const all = records.map((record) => record.name);

@@ -286,6 +286,8 @@ export interface ProcessPlanInput {
   gatewayPort: number;
   dnsTtlSeconds: number;
   probe: ProbeSettings;
+  /** The exporters' relist of each producer pod's process (a crash is noticed at the next). */
+  kubeletRelistMs: number;
   mcs: McsSettings & McsReportSettings;
   link: LinkSettings;
 }
@@ -356,6 +358,7 @@ export function processPlan(input: ProcessPlanInput): ProcessRecord[] {
           port: SERVICE_PORT,
         })),
         probe: input.probe,
+        relistMs: input.kubeletRelistMs,
         heartbeatMs: input.mcs.heartbeatMs,
         importerSocket: controlSocketOf(stateDir, 'mcs-importer'),
       }),

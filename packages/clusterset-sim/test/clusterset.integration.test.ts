@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +92,8 @@ describe('the clusterset simulation harness (stand-in apps)', () => {
       rttMs: 20,
       jitterMs: 0,
       probe: { periodMs: PROBE_PERIOD_MS },
+      // The crashed-pod case needs the dead pod in the ClusterSetIP: no relist during the run.
+      kubeletRelistMs: PROBE_PERIOD_MS,
       mcs: { propagationDelayMs: PROPAGATION_MS, leaseMs: LEASE_MS, heartbeatMs: 250 },
       callerEnv: { PRODUCER_TIMEOUT_MS: '600' },
       apps: {
@@ -128,7 +131,8 @@ describe('the clusterset simulation harness (stand-in apps)', () => {
   it('refuses a connect to a crashed pod before any request byte is written, directly and through the ClusterSetIP', async () => {
     const dead = topology.producerClusters[0]!.replicas[0]!;
     await sim.stop(dead.name, 'SIGKILL');
-    // The probes have not run since (60 s period): the dead pod is still an endpoint.
+    // Neither the probes nor the relist have run since (60 s period): the dead pod is still an
+    // endpoint, as it is in a real cluster for up to a relist period plus the propagation.
     expect((await sim.mcs.status()).active).toContain(dead.podIp);
     const direct = await connectFromCluster1(dead.podIp, 3, 3000);
     for (const attempt of direct) {
@@ -242,6 +246,20 @@ describe('the clusterset simulation harness (stand-in apps)', () => {
     await expect(upClusterSet({ instance: INSTANCE, stateRoot: STATE_ROOT })).rejects.toThrow(
       /already up/,
     );
+  });
+
+  it('refuses a kubeletRelistMs that is not a whole number of milliseconds ≥ 10, naming it, before making anything', async () => {
+    const stateRoot = fs.mkdtempSync(path.join(os.tmpdir(), 's2s-sim-relist-'));
+    try {
+      for (const kubeletRelistMs of [0, 9, 1.5, Number.NaN]) {
+        await expect(upClusterSet({ instance: 3, stateRoot, kubeletRelistMs })).rejects.toThrow(
+          /^kubeletRelistMs must be a whole number of milliseconds ≥ 10, got/,
+        );
+      }
+      expect(fs.readdirSync(stateRoot)).toEqual([]);
+    } finally {
+      fs.rmSync(stateRoot, { recursive: true, force: true });
+    }
   });
 
   it('removes every namespace, link, process and file on down, also after a process crashed', async () => {

@@ -3,6 +3,7 @@
  * probes) reporting to a real control socket, the importer with its ruleset writes recorded
  * instead of sent to nft.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveControl } from '../src/control-channel.js';
 import { McsExporter, McsImporter } from '../src/endpoints-controller.js';
-import type { ClusterReport, ReportedEndpoint } from '../src/endpoints-controller.js';
+import type {
+  ClusterReport,
+  McsExporterOptions,
+  ReportedEndpoint,
+} from '../src/endpoints-controller.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -31,6 +36,30 @@ async function pod(): Promise<{ port: number; close: () => Promise<void> }> {
     });
   cleanups.push(close);
   return { port: (server.address() as AddressInfo).port, close };
+}
+
+/** A pod as a process of its own (its container), so it can crash: a Node server answering probes. */
+async function podProcess(port = 0): Promise<{ port: number; pid: number; kill: () => void }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require('node:http').createServer((q, s) => s.writeHead(q.url === '/readyz' ? 200 : 404).end())
+        .listen(${port}, '127.0.0.1', function () { console.log(this.address().port); });`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const kill = () => {
+    child.kill('SIGKILL');
+  };
+  cleanups.push(kill);
+  const bound = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+    child.once('exit', (code) =>
+      reject(new Error(`pod process exited (${code}) before listening`)),
+    );
+  });
+  return { port: bound, pid: child.pid!, kill };
 }
 
 async function importerSocket(): Promise<{
@@ -64,28 +93,42 @@ async function until<T>(what: string, check: () => T | undefined, timeoutMs = 50
 const endpoint = (report: ClusterReport, name: string) =>
   report.endpoints.find((e) => e.name === name) as ReportedEndpoint;
 
+/**
+ * cluster-2's exporter of producer-a and producer-b (on these ports), started, with their
+ * processes' pids when given; resolves once it has reported both ready.
+ */
+async function exporterOfTwo(
+  ports: [number, number],
+  settings: Pick<McsExporterOptions, 'probe' | 'heartbeatMs' | 'relistMs'> & {
+    pids?: [number, number];
+  },
+): Promise<{ exporter: McsExporter; reports: Array<{ at: number; report: ClusterReport }> }> {
+  const { socket, reports } = await importerSocket();
+  const { pids, ...options } = settings;
+  const names = ['producer-a', 'producer-b'] as const;
+  const exporter = new McsExporter({
+    cluster: 'cluster-2',
+    pods: names.map((name, index) => ({ name, host: '127.0.0.1', port: ports[index]! })),
+    importerSocket: socket,
+    ...options,
+  });
+  exporter.start();
+  cleanups.push(() => exporter.close());
+  if (pids) names.forEach((name, index) => exporter.running(name, pids[index]!));
+  await until('both ready', () => {
+    const last = reports.at(-1)?.report;
+    return last && names.every((name) => endpoint(last, name).ready) ? true : undefined;
+  });
+  return { exporter, reports };
+}
+
 describe('McsExporter', () => {
   it('reports pods ready after their probes pass, not ready after failureThreshold failed probes, and a terminating pod at once', async () => {
     const a = await pod();
     const b = await pod();
-    const { socket, reports } = await importerSocket();
-    const exporter = new McsExporter({
-      cluster: 'cluster-2',
-      pods: [
-        { name: 'producer-a', host: '127.0.0.1', port: a.port },
-        { name: 'producer-b', host: '127.0.0.1', port: b.port },
-      ],
+    const { exporter, reports } = await exporterOfTwo([a.port, b.port], {
       probe: { periodMs: 100, timeoutMs: 200, failureThreshold: 3, successThreshold: 1 },
       heartbeatMs: 100,
-      importerSocket: socket,
-    });
-    exporter.start();
-    cleanups.push(() => exporter.close());
-    await until('both ready', () => {
-      const last = reports.at(-1)?.report;
-      return last && endpoint(last, 'producer-a').ready && endpoint(last, 'producer-b').ready
-        ? true
-        : undefined;
     });
 
     await b.close();
@@ -107,6 +150,44 @@ describe('McsExporter', () => {
       reports.find((r) => r.at >= terminatingAt && endpoint(r.report, 'producer-a').terminating),
     );
     expect(endpoint(withdrawn.report, 'producer-a').ready).toBe(false);
+  });
+
+  it("withdraws a pod whose process exits at the next relist, without waiting for its readiness probe's failures", async () => {
+    const a = await podProcess();
+    const b = await podProcess();
+    const { exporter, reports } = await exporterOfTwo([a.port, b.port], {
+      // Probes alone would need 3 periods of a minute to notice a crash.
+      probe: { periodMs: 60_000, timeoutMs: 200, failureThreshold: 3, successThreshold: 1 },
+      heartbeatMs: 60_000,
+      relistMs: 100,
+      pids: [a.pid, b.pid],
+    });
+
+    const killedAt = Date.now();
+    a.kill();
+    const notReady = await until('producer-a not ready', () =>
+      reports.find((r) => r.at > killedAt && !endpoint(r.report, 'producer-a').ready),
+    );
+    // One relist (100 ms) and the report, with room for a busy machine; never a probe period.
+    expect(notReady.at - killedAt).toBeLessThan(2000);
+    expect(endpoint(notReady.report, 'producer-a').terminating).toBe(false);
+    expect(endpoint(notReady.report, 'producer-b').ready).toBe(true);
+
+    // A new process under the name (on the pod's address) is probed until ready and watched again.
+    const generation = endpoint(notReady.report, 'producer-a').generation;
+    exporter.started('producer-a');
+    const next = await podProcess(a.port);
+    exporter.running('producer-a', next.pid);
+    await until('producer-a ready again', () => {
+      const last = reports.at(-1)?.report;
+      return last && endpoint(last, 'producer-a').ready ? true : undefined;
+    });
+    expect(endpoint(reports.at(-1)!.report, 'producer-a').generation).toBe(generation + 1);
+    const killedAgainAt = Date.now();
+    next.kill();
+    await until('producer-a not ready again', () =>
+      reports.find((r) => r.at > killedAgainAt && !endpoint(r.report, 'producer-a').ready),
+    );
   });
 
   it('stops reporting when told (its lease then runs out in cluster-1) and reports again on resume', async () => {

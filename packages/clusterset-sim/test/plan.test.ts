@@ -145,6 +145,7 @@ describe('processPlan', () => {
     gatewayPort: 80,
     dnsTtlSeconds: 2,
     probe: { periodMs: 5000, timeoutMs: 2000, failureThreshold: 2, successThreshold: 1 },
+    kubeletRelistMs: 1000,
     mcs: { propagationDelayMs: 500, leaseMs: 3000, heartbeatMs: 1000 },
     link: { rttMs: 35, jitterMs: 2 },
   };
@@ -187,6 +188,18 @@ describe('processPlan', () => {
       expect(byName.get(`link-${cluster.id}`)).toMatchObject({
         namespace: cluster.linkNamespace,
         program: '/usr/bin/python3',
+      });
+    }
+    for (const cluster of topology.producerClusters) {
+      const exporter = JSON.parse(byName.get(`exporter-${cluster.id}`)!.args[2]!) as Record<
+        string,
+        unknown
+      >;
+      expect(exporter).toMatchObject({
+        cluster: cluster.id,
+        probe: planInput.probe,
+        relistMs: 1000,
+        heartbeatMs: 1000,
       });
     }
     expect(byName.get('mcs-importer')!.namespace).toBe(topology.namespaces.cluster1);

@@ -1,7 +1,7 @@
-// Retries: only what provably never reached a server, once, on a new connection, inside the call's
-// deadline and within the retry budget (retry-budget.ts). Through a kube-proxy ClusterSetIP a new
-// connection is a new random endpoint, so one dead replica's refused connections are carried by the
-// live ones and the breaker never sees them.
+// Retries: only what provably never reached a server, at most twice (MAX_RETRIES), each on a new
+// connection, inside the call's deadline and within the retry budget (retry-budget.ts). Through a
+// kube-proxy ClusterSetIP a new connection is a new random endpoint, so one dead replica's refused
+// connections are carried by the live ones and the breaker never sees them.
 //
 // Never retried, because the upstream may have acted on the request: a timeout, any answer (4xx or
 // 5xx), and a connection that broke after any byte of the request was written to it. That includes

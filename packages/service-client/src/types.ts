@@ -46,7 +46,7 @@ export interface ServiceClientOptions {
   failureWindowMs?: number;
   /** Time in ms the breaker stays open before one trial call is let through. Default: `15000`. */
   resetMs?: number;
-  /** Retry budget for the single retry of requests that never reached the server, or `false` for no retries. */
+  /** Retry budget for the retries (at most two) of requests that never reached the server, or `false` for no retries. */
   retryBudget?: false | RetryBudgetOptions;
 }
 

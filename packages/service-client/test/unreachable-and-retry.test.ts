@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 describe('unreachable upstream', () => {
-  it('gives unreachable with ECONNREFUSED for a refused port, retried once', async () => {
+  it('gives unreachable with ECONNREFUSED for a refused port, after its retries', async () => {
     const port = await freePort();
     client = createServiceClient({ origin: `http://127.0.0.1:${port}` });
 

@@ -194,9 +194,10 @@ describe('clusterset failure scenarios under 100 calls/s through the gateway', (
     // Every failure is `unreachable` and comes in the seconds around the kill: calls already
     // written to the killed replica (or to one of its pooled connections before its FIN had
     // crossed the 35 ms link), which the client must not retry (the producer may have acted on
-    // them). A refused connect to its address is retried once on a new connection, which the
-    // ClusterSetIP sends to the dead pod again one time in four until it is withdrawn (above):
-    // those show too, and only within that window.
+    // them). A refused connect to its address is retried on a new connection, at most twice;
+    // until the pod is withdrawn (above) the ClusterSetIP sends each retry to it again one time
+    // in four, so one new connection in 64 fails (all three attempts on it): those show too, and
+    // only until then.
     expect(Object.keys(report.outcomeCounts).filter((outcome) => outcome !== 'ok')).toEqual(
       report.errorCount > 0 ? ['unreachable'] : [],
     );

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PRODUCER_CLUSTER_IDS, REPLICAS_BY_CLUSTER } from '@s2s/clusterset-sim';
-import type { ClusterSet, ProducerClusterId } from '@s2s/clusterset-sim';
+import type { ClusterSet, EndpointStatus, ProducerClusterId } from '@s2s/clusterset-sim';
 import { runLoad } from '@s2s/loadtest';
 import type { LoadOptions, LoadReport } from '@s2s/loadtest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,30 +88,31 @@ function errorSeconds(report: LoadReport): number[] {
   return report.timeseries.filter((sample) => sample.errors > 0).map((sample) => sample.second);
 }
 
-/** Milliseconds from `since` until `name` is out of the ClusterSetIP (polled every 50 ms). */
-async function msUntilNotServing(
+/**
+ * Polls the replicas' endpoints every 50 ms until `done` holds; resolves with the milliseconds
+ * from `since`, or throws naming `what` with the endpoints last seen.
+ */
+async function untilEndpoints(
   sim: ClusterSet,
-  name: string,
-  since: number,
-  timeoutMs = 15_000,
+  what: string,
+  done: (endpoints: EndpointStatus[]) => boolean,
+  { since = performance.now(), timeoutMs = 30_000 } = {},
 ): Promise<number> {
+  let endpoints: EndpointStatus[] = [];
   while (performance.now() - since < timeoutMs) {
-    const endpoint = (await sim.endpoints()).find((candidate) => candidate.name === name);
-    if (endpoint && !endpoint.serving) return performance.now() - since;
+    endpoints = await sim.endpoints();
+    if (done(endpoints)) return performance.now() - since;
     await sleep(50);
   }
-  throw new Error(`${name} was still in the ClusterSetIP ${timeoutMs} ms after ${since}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(endpoints)}`,
+  );
 }
 
-async function allServing(sim: ClusterSet, timeoutMs = 30_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const endpoints = await sim.endpoints();
-    if (endpoints.every((endpoint) => endpoint.serving)) return;
-    await sleep(200);
-  }
-  throw new Error(`not every replica is serving again: ${JSON.stringify(await sim.endpoints())}`);
-}
+const allServing = (sim: ClusterSet) =>
+  untilEndpoints(sim, 'every replica serving again', (endpoints) =>
+    endpoints.every((endpoint) => endpoint.serving),
+  );
 
 describe('clusterset failure scenarios under 100 calls/s through the gateway', () => {
   let sim: ClusterSet;
@@ -175,7 +176,12 @@ describe('clusterset failure scenarios under 100 calls/s through the gateway', (
       const killedAt = performance.now();
       killedAtMs = killedAt - loadStarted;
       await sim.stop('producer-a', 'SIGKILL', 5000);
-      withdrawnAfterMs = await msUntilNotServing(sim, 'producer-a', killedAt);
+      withdrawnAfterMs = await untilEndpoints(
+        sim,
+        'producer-a out of the ClusterSetIP',
+        (endpoints) => endpoints.some((e) => e.name === 'producer-a' && !e.serving),
+        { since: killedAt, timeoutMs: 15_000 },
+      );
       report = await running;
     } finally {
       await sim.start('producer-a');
